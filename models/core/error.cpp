@@ -1,0 +1,64 @@
+#include "models/core/error.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace lbsim {
+
+std::string SourceLoc::str() const {
+  if (line <= 0) return file;
+  if (col <= 0) return fmt::format("{}:{}", file, line);
+  return fmt::format("{}:{}:{}", file, line, col);
+}
+
+void Diagnostics::error(const SourceLoc& loc, const std::string& key, const std::string& msg) {
+  std::string where = loc.str();
+  std::string line = where.empty() ? "error: " : where + ": error: ";
+  if (!key.empty()) line += key + ": ";
+  m_lines.push_back(line + msg);
+}
+
+std::string Diagnostics::text() const { return join(m_lines, "\n"); }
+
+void Diagnostics::throw_if_any() const {
+  if (!m_lines.empty()) throw UserError(text());
+}
+
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+}  // namespace lbsim

@@ -1,0 +1,43 @@
+// User-facing errors: anything the user can fix (bad YAML, bad .npy, bad flags, bad format spec).
+// Contract: the CLI catches UserError, prints what() to stderr and exits with code 2, having
+// written no output file. Internal invariants use assert/std::logic_error instead.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lbsim {
+
+// Where a value came from: a file position (1-based line/column), or a pseudo-file such as
+// "<cmdline --format>" when the value was typed on the command line (line 0 = no position).
+struct SourceLoc {
+  std::string file;
+  int line = 0;
+  int col = 0;
+  std::string str() const;  // "file:line:col", "file:line" or "file"
+};
+
+class UserError : public std::runtime_error {
+ public:
+  explicit UserError(const std::string& msg) : std::runtime_error(msg) {}
+};
+
+// Collects every error of one validation pass, so that all of them are reported at once.
+class Diagnostics {
+ public:
+  void error(const SourceLoc& loc, const std::string& key, const std::string& msg);
+  bool empty() const { return m_lines.empty(); }
+  size_t count() const { return m_lines.size(); }
+  std::string text() const;  // one "loc: error: key: msg" per line, in the order reported
+  void throw_if_any() const;  // throws UserError(text()) when there is at least one error
+ private:
+  std::vector<std::string> m_lines;
+};
+
+// Closest candidate by edit distance, or "" when nothing is close enough to suggest.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+// "a, b, c"
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
+
+}  // namespace lbsim

@@ -1,0 +1,82 @@
+// A quantized GEMM laid out for the array: C[m][n] = sum_k A[m][k] * B[k][n].
+//
+// This header is the arithmetic contract shared by the PE datapaths (models/mac) and the
+// functional reference (models/reference). Both compute exactly the result below; they differ in
+// route (bit fields and integer/float units vs exact decoded values), and tests hold them equal
+// bit for bit. RNE = IEEE round-to-nearest-even to binary32.
+//
+// Float family (both operands ElementKind::kFloat, e.g. fp8_e5m2 x fp8_e4m3):
+//   F = +0
+//   for k = 0 .. K-1 (ascending):  F = RNE(F + a_k * b_k)   -- exact product, one rounding (FMA)
+//   y = RNE(F * ts)
+// Fixed-point family (both operands kInt, kLog or kMls, mixed allowed, e.g. int4 x luq_fp4):
+//   every element is an integer multiple of 2^unit_log2 of its format, so each product is an
+//   integer term in units of 2^(unit_a + unit_b) (INT: multiply; LOG: shift; MLS: mantissa
+//   multiply + exponent add + shift).
+//   F = +0
+//   for each K segment s (maximal run of equal k_segment, ascending):
+//     acc = sum of the segment's integer terms in ascending k, in an acc_bits two's complement
+//           accumulator; when a partial sum leaves [-2^(acc_bits-1), 2^(acc_bits-1) - 1] the
+//           overflow counter is bumped and the sum wraps or saturates (OverflowPolicy)
+//     c = RNE(acc)                                   -- int -> fp32 (exact while |acc| < 2^24)
+//     g = ga * gb * 2^(unit_a + unit_b)   exactly, when ga and gb are both powers of two
+//                                          (g need not be fp32-representable: 2^-500 is fine),
+//         RNE(ga * gb * 2^(unit_a + unit_b))  otherwise (fp32 group scales, e.g. int8)
+//         (ga, gb: group scales of the segment's A row / B column elements; 1 if all padding)
+//     v = RNE(c * g)
+//     F = RNE(F + v)
+//   y = RNE(F * ts)
+// ts = ta * tb exactly when both tensor scales are powers of two, RNE(ta * tb) otherwise.
+// Any NaN result is the canonical quiet NaN 0x7FC00000.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/numerics/i_number_format.h"
+
+namespace lbsim {
+
+enum class OverflowPolicy { kWrap, kSaturate };
+
+struct AccumulatorSpec {
+  int acc_bits = 32;  // fixed-point family accumulator width, 2..64
+  OverflowPolicy policy = OverflowPolicy::kSaturate;
+};
+
+struct GemmOperand {
+  const QTensor* q = nullptr;       // source tensor: format, tensor scale, group scales
+  int64_t rows = 0, cols = 0;
+  std::vector<uint32_t> codes;      // rows * cols, row-major; padding is code 0
+  std::vector<int32_t> group;       // per element: index into q->group_scale, -1 = padding
+};
+
+struct GemmProblem {
+  int64_t m = 0, n = 0, k = 0;
+  GemmOperand a;                    // m x k
+  GemmOperand b;                    // k x n
+  std::vector<int32_t> k_segment;   // length k, nondecreasing from 0: segment id of each k
+  int32_t num_segments = 0;
+  std::vector<int32_t> a_seg_group; // m x num_segments: group of row m in segment s (-1: padding only)
+  std::vector<int32_t> b_seg_group; // num_segments x n: group of column n in segment s
+
+  // Fills k_segment / num_segments / *_seg_group with the coarsest segmentation in which every
+  // row of A and every column of B keeps one group per segment (padding fits any group).
+  void segment();
+};
+
+struct GemmResult {
+  std::vector<float> c;             // m x n, row-major
+  uint64_t acc_overflows = 0;       // fixed-point family: partial sums that left the range
+};
+
+// Which datapath family handles a pair of formats; throws UserError when the two cannot share a
+// MAC array (float x fixed), naming both.
+enum class MacFamily { kFloat, kFixed };
+MacFamily mac_family(const FormatInfo& a, const FormatInfo& b);
+
+// A (M x K) and B (K x N) rank-2 tensors -> problem. Throws UserError on shape mismatch.
+GemmProblem lower_gemm(const QTensor& a, const QTensor& b);
+
+}  // namespace lbsim

@@ -1,0 +1,67 @@
+#include <stdexcept>
+
+#include "models/core/error.h"
+#include "models/numerics/i_number_format.h"
+
+namespace lbsim {
+
+const char* role_name(Role r) {
+  switch (r) {
+    case Role::kWeight: return "weight";
+    case Role::kActivation: return "activation";
+    case Role::kError: return "error";
+  }
+  return "?";
+}
+
+Role parse_role(const std::string& s) {
+  if (s == "weight") return Role::kWeight;
+  if (s == "activation") return Role::kActivation;
+  if (s == "error") return Role::kError;
+  throw UserError("unknown role '" + s + "'; allowed: weight, activation, error");
+}
+
+int64_t GroupMap::num_groups() const {
+  int64_t n = 1;
+  for (size_t d = 0; d < shape.size(); ++d) n *= (shape[d] + block[d] - 1) / block[d];
+  return n;
+}
+
+int64_t GroupMap::group_of(int64_t flat) const {
+  // Decompose the C-order index from the last dimension, rebuild the block-grid index.
+  int64_t g = 0, stride = 1;
+  for (size_t d = shape.size(); d-- > 0;) {
+    int64_t idx = flat % shape[d];
+    flat /= shape[d];
+    g += (idx / block[d]) * stride;
+    stride *= (shape[d] + block[d] - 1) / block[d];
+  }
+  return g;
+}
+
+GroupMap GroupMap::per_tensor(const Shape& shape) {
+  GroupMap m{shape, shape};
+  for (auto& b : m.block) b = b > 0 ? b : 1;
+  return m;
+}
+
+GroupMap GroupMap::per_axis(const Shape& shape, int axis) {
+  GroupMap m = per_tensor(shape);
+  if (axis < 0 || axis >= static_cast<int>(shape.size()))
+    throw std::logic_error("per_axis: axis out of range");
+  m.block[axis] = 1;
+  return m;
+}
+
+double QTensor::value(int64_t i) const {
+  double g = group_scale.empty() ? 1.0 : group_scale[groups.group_of(i)];
+  return tensor_scale * g * format->element_value(codes[i]);
+}
+
+std::vector<double> QTensor::values() const {
+  std::vector<double> v(codes.size());
+  for (size_t i = 0; i < codes.size(); ++i) v[i] = value(static_cast<int64_t>(i));
+  return v;
+}
+
+}  // namespace lbsim

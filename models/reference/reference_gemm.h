@@ -1,0 +1,13 @@
+// The functional reference: computes the contract of gemm_problem.h by an independent route
+// (decode every element to its exact value, exact integer sums, one rounding at each stated point
+// done through correctly rounded double arithmetic) so that agreement with models/mac means
+// something.
+#pragma once
+
+#include "models/numerics/gemm_problem.h"
+
+namespace lbsim {
+
+GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc);
+
+}  // namespace lbsim
