@@ -9,6 +9,8 @@
 // Element kinds (what a MAC datapath sees, FormatInfo::kind):
 //   kFloat  IEEE-style binary float: [sign | exp_bits | man_bits], bias, specials per FloatSpecials.
 //   kInt    two's complement integer of code_bits bits; element_value(code) = the integer.
+//           A tensor may instead hold unsigned integers (QTensor::unsigned_int, e.g. LUQ's
+//           post-ReLU int4 activations in [0, 15]): then the element value is the code itself.
 //   kLog    radix-2 log: [sign | (code_bits-1)-bit exponent code c]; c = 0 is zero,
 //           otherwise element_value = +-2^(c-1).
 //   kMls    MLS tiny float: [sign | f: exp_bits | m: man_bits]. With Emax = 2^exp_bits - 1:
@@ -81,7 +83,9 @@ struct QTensor {
   GroupMap groups;                  // element -> group
   std::vector<double> group_scale;  // per group: power of two or fp32-representable
   Role role = Role::kActivation;
+  bool unsigned_int = false;        // kInt only: codes are unsigned integers (see kInt above)
 
+  double element(uint32_t code) const;       // element value honouring unsigned_int
   double value(int64_t i) const;             // exact dequantized value of element i
   std::vector<double> values() const;        // all of them
 };

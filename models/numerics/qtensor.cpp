@@ -53,9 +53,13 @@ GroupMap GroupMap::per_axis(const Shape& shape, int axis) {
   return m;
 }
 
+double QTensor::element(uint32_t code) const {
+  return unsigned_int ? static_cast<double>(code) : format->element_value(code);
+}
+
 double QTensor::value(int64_t i) const {
   double g = group_scale.empty() ? 1.0 : group_scale[groups.group_of(i)];
-  return tensor_scale * g * format->element_value(codes[i]);
+  return tensor_scale * g * element(codes[i]);
 }
 
 std::vector<double> QTensor::values() const {
