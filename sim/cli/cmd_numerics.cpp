@@ -1,16 +1,262 @@
-// Numerics subcommands: quantize, gemm, conv (functional reference on .npy tensors), list-types.
+// Numerics subcommands: quantize, gemm, conv (functional reference and PE datapath on .npy
+// tensors) and list-types. Every input is read and validated, and every result computed, before
+// the first output file is written, so a failing command leaves no partial output.
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "models/core/error.h"
+#include "models/core/npy.h"
+#include "models/mac/datapath_gemm.h"
+#include "models/numerics/conv_lowering.h"
 #include "models/numerics/i_number_format.h"
+#include "models/reference/reference_gemm.h"
 #include "sim/cli/cli.h"
 
 namespace lbsim::cli {
 
 namespace {
+
 int g_exit_code = 0;
+
+const std::vector<std::string> kRoles = {"weight", "activation", "error"};
+const std::vector<std::string> kEngines = {"reference", "datapath", "check"};
+const std::vector<std::string> kPolicies = {"saturate", "wrap"};
+
+FormatPtr format_from_flag(const std::string& spec, const std::string& flag) {
+  return make_format(spec, SourceLoc{"<cmdline " + flag + ">"});
 }
+
+// The format for one operand: its own flag when given, else the shared --format.
+FormatPtr operand_format(const std::string& own, const std::string& own_flag,
+                         const std::string& shared) {
+  if (!own.empty()) return format_from_flag(own, own_flag);
+  if (shared.empty())
+    throw UserError(fmt::format("error: no number format for this operand: give --format or {}",
+                                own_flag));
+  return format_from_flag(shared, "--format");
+}
+
+QTensor quantize_file(const std::string& path, const FormatPtr& f, Role role, uint64_t seed,
+                      uint64_t tensor_id, int reduction_axis) {
+  Tensor t = read_npy_tensor(path);
+  QuantContext ctx;
+  ctx.role = role;
+  ctx.seed = seed;
+  ctx.tensor_id = tensor_id;
+  ctx.reduction_axis = reduction_axis;
+  try {
+    return f->quantize(t, ctx);
+  } catch (const UserError& e) {
+    throw UserError(fmt::format("{}: {}", path, e.what()));
+  }
+}
+
+uint32_t bits_of(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  return b;
+}
+
+struct EngineRun {
+  GemmResult result;
+  uint64_t mismatches = 0;
+  std::string first_mismatch;
+};
+
+// Runs the chosen engine; "check" runs both and compares bit patterns.
+EngineRun run_engine(const GemmProblem& p, const AccumulatorSpec& acc, const std::string& engine) {
+  EngineRun run;
+  if (engine == "datapath") {
+    run.result = run_datapath(p, acc);
+    return run;
+  }
+  run.result = run_reference(p, acc);
+  if (engine != "check") return run;
+  GemmResult dp = run_datapath(p, acc);
+  for (size_t i = 0; i < run.result.c.size(); ++i) {
+    uint32_t r = bits_of(run.result.c[i]), d = bits_of(dp.c[i]);
+    if (r == d) continue;
+    if (run.mismatches++ == 0)
+      run.first_mismatch = fmt::format("C[{}][{}]: reference {:#010x} ({}) datapath {:#010x} ({})",
+                                       static_cast<int64_t>(i) / p.n, static_cast<int64_t>(i) % p.n,
+                                       r, run.result.c[i], d, dp.c[i]);
+  }
+  if (dp.acc_overflows != run.result.acc_overflows && run.mismatches == 0) {
+    run.mismatches = 1;
+    run.first_mismatch = fmt::format("accumulator overflow count: reference {} datapath {}",
+                                     run.result.acc_overflows, dp.acc_overflows);
+  }
+  return run;
+}
+
+void report_engine(const EngineRun& run, const std::string& engine) {
+  if (run.result.acc_overflows)
+    std::printf("accumulator overflows: %llu\n",
+                static_cast<unsigned long long>(run.result.acc_overflows));
+  if (engine != "check") return;
+  if (run.mismatches == 0) {
+    std::printf("check: datapath == reference bit for bit (%zu outputs)\n", run.result.c.size());
+  } else {
+    std::printf("check: MISMATCH in %llu of %zu outputs; first: %s\n",
+                static_cast<unsigned long long>(run.mismatches), run.result.c.size(),
+                run.first_mismatch.c_str());
+    g_exit_code = 1;
+  }
+}
+
+AccumulatorSpec accumulator(int bits, const std::string& policy) {
+  AccumulatorSpec acc;
+  acc.acc_bits = bits;
+  acc.policy = policy == "wrap" ? OverflowPolicy::kWrap : OverflowPolicy::kSaturate;
+  return acc;
+}
+
+void add_accumulator_flags(CLI::App* c, int& bits, std::string& policy) {
+  c->add_option("--acc-bits", bits, "Fixed-point accumulator width in bits")
+      ->check(CLI::Range(2, 64))
+      ->default_val(32);
+  c->add_option("--overflow", policy, "Accumulator overflow policy")
+      ->check(CLI::IsMember(kPolicies))
+      ->default_val("saturate");
+}
+
+nlohmann::json scales_json(const QTensor& q) {
+  nlohmann::json j;
+  j["format"] = q.format->info().name;
+  j["format_options"] = q.format->describe();
+  j["shape"] = q.shape;
+  j["tensor_scale"] = q.tensor_scale;
+  j["group_block"] = q.groups.block;
+  j["group_scale"] = q.group_scale;
+  j["unsigned_int"] = q.unsigned_int;
+  j["role"] = role_name(q.role);
+  return j;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp-lbsim";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << text;
+    if (!f) throw UserError(fmt::format("{}: error: cannot write", path));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw UserError(fmt::format("{}: error: cannot rename temporary file into place", path));
+}
+
+struct QuantizeArgs {
+  std::string format, in, out, codes, scales, role = "activation", dtype = "float32";
+  uint64_t seed = 0, tensor_id = 0;
+};
+
+void cmd_quantize(const QuantizeArgs& a) {
+  FormatPtr f = format_from_flag(a.format, "--format");
+  QTensor q = quantize_file(a.in, f, parse_role(a.role), a.seed, a.tensor_id, -1);
+  std::vector<double> v = q.values();
+  if (a.dtype == "float64") {
+    write_npy_f8(a.out, q.shape, v);
+  } else {
+    write_npy_f4(a.out, q.shape, std::vector<float>(v.begin(), v.end()));
+  }
+  if (!a.codes.empty()) write_npy_codes(a.codes, q.shape, q.codes, f->info().code_bits);
+  if (!a.scales.empty()) write_text(a.scales, scales_json(q).dump(2) + "\n");
+  std::printf("quantized %s %s as %s (%s): %zu elements, %zu group scale(s), tensor scale %.9g\n",
+              a.in.c_str(), shape_str(q.shape).c_str(), f->info().name.c_str(), a.role.c_str(),
+              q.codes.size(), q.group_scale.size(), q.tensor_scale);
+}
+
+struct GemmArgs {
+  std::string format, format_a, format_b, a, b, out, engine = "reference", policy = "saturate";
+  std::string role_a = "activation", role_b = "weight";
+  uint64_t seed = 0;
+  int acc_bits = 32;
+};
+
+void cmd_gemm(const GemmArgs& g) {
+  FormatPtr fa = operand_format(g.format_a, "--format-a", g.format);
+  FormatPtr fb = operand_format(g.format_b, "--format-b", g.format);
+  // A (M x K) is reduced along axis 1, B (K x N) along axis 0.
+  QTensor qa = quantize_file(g.a, fa, parse_role(g.role_a), g.seed, 0, 1);
+  QTensor qb = quantize_file(g.b, fb, parse_role(g.role_b), g.seed, 1, 0);
+  GemmProblem p = lower_gemm(qa, qb);
+  EngineRun run = run_engine(p, accumulator(g.acc_bits, g.policy), g.engine);
+  write_npy_f4(g.out, {p.m, p.n}, run.result.c);
+  std::printf("C = A %s [%s] x B %s [%s]: %lld MACs, %d K-segment(s), engine %s -> %s\n",
+              shape_str(qa.shape).c_str(), fa->info().name.c_str(), shape_str(qb.shape).c_str(),
+              fb->info().name.c_str(), static_cast<long long>(p.m * p.n * p.k), p.num_segments,
+              g.engine.c_str(), g.out.c_str());
+  report_engine(run, g.engine);
+}
+
+struct ConvArgs {
+  std::string phase, format, format_x, format_w, format_e, x, w, e, out;
+  std::string engine = "reference", policy = "saturate";
+  std::vector<int64_t> input_hw, kernel;
+  int64_t stride = 1, pad = 0;
+  uint64_t seed = 0;
+  int acc_bits = 32;
+};
+
+void require(const std::string& value, const std::string& flag, const std::string& phase) {
+  if (value.empty()) throw UserError(fmt::format("error: conv --phase {} needs {}", phase, flag));
+}
+
+void cmd_conv(const ConvArgs& c) {
+  ConvPhase phase = parse_conv_phase(c.phase);
+  QTensor first, second;
+  ConvGeometry geo;
+  if (phase == ConvPhase::kFwd) {
+    require(c.x, "--x", c.phase);
+    require(c.w, "--w", c.phase);
+    first = quantize_file(c.x, operand_format(c.format_x, "--format-x", c.format),
+                          Role::kActivation, c.seed, 0, -1);
+    second = quantize_file(c.w, operand_format(c.format_w, "--format-w", c.format), Role::kWeight,
+                           c.seed, 1, -1);
+    geo = make_conv_geometry(first.shape, second.shape, c.stride, c.pad);
+  } else if (phase == ConvPhase::kDgrad) {
+    require(c.e, "--e", c.phase);
+    require(c.w, "--w", c.phase);
+    if (c.input_hw.size() != 2) throw UserError("error: conv --phase dgrad needs --input-hw H,W");
+    first = quantize_file(c.e, operand_format(c.format_e, "--format-e", c.format), Role::kError,
+                          c.seed, 2, -1);
+    second = quantize_file(c.w, operand_format(c.format_w, "--format-w", c.format), Role::kWeight,
+                           c.seed, 1, -1);
+    if (first.shape.size() != 4 || second.shape.size() != 4)
+      throw UserError("error: conv dgrad: --e must be (N, Cout, Ho, Wo) and --w (Cout, Cin, R, S)");
+    geo = make_conv_geometry({first.shape[0], second.shape[1], c.input_hw[0], c.input_hw[1]},
+                             second.shape, c.stride, c.pad);
+  } else {
+    require(c.x, "--x", c.phase);
+    require(c.e, "--e", c.phase);
+    if (c.kernel.size() != 2) throw UserError("error: conv --phase wgrad needs --kernel R,S");
+    first = quantize_file(c.x, operand_format(c.format_x, "--format-x", c.format),
+                          Role::kActivation, c.seed, 0, -1);
+    second = quantize_file(c.e, operand_format(c.format_e, "--format-e", c.format), Role::kError,
+                           c.seed, 2, -1);
+    if (first.shape.size() != 4 || second.shape.size() != 4)
+      throw UserError("error: conv wgrad: --x must be (N, Cin, H, W) and --e (N, Cout, Ho, Wo)");
+    geo = make_conv_geometry(first.shape,
+                             {second.shape[1], first.shape[1], c.kernel[0], c.kernel[1]}, c.stride,
+                             c.pad);
+  }
+  GemmProblem p = lower_conv(phase, first, second, geo);
+  EngineRun run = run_engine(p, accumulator(c.acc_bits, c.policy), c.engine);
+  Tensor y = conv_output(phase, run.result, geo);
+  write_npy_f4(c.out, y.shape, y.data);
+  std::printf("conv %s as GEMM M=%lld N=%lld K=%lld (%d K-segment(s)), engine %s -> %s %s\n",
+              c.phase.c_str(), static_cast<long long>(p.m), static_cast<long long>(p.n),
+              static_cast<long long>(p.k), p.num_segments, c.engine.c_str(), c.out.c_str(),
+              shape_str(y.shape).c_str());
+  report_engine(run, c.engine);
+}
+
+}  // namespace
 
 void set_exit_code(int code) { g_exit_code = code; }
 int exit_code() { return g_exit_code; }
@@ -18,6 +264,59 @@ int exit_code() { return g_exit_code; }
 void add_numerics_commands(CLI::App& app) {
   auto* lt = app.add_subcommand("list-types", "List every registered component with its options");
   lt->callback([] { std::fputs(describe_format_types().c_str(), stdout); });
+
+  auto qa = std::make_shared<QuantizeArgs>();
+  auto* q = app.add_subcommand("quantize", "Quantize a .npy tensor; write dequantized values and codes");
+  q->add_option("--format", qa->format, "Number format spec, e.g. mls_m1e2 (see list-types)")->required();
+  q->add_option("--in", qa->in, "Input .npy (float32/float64/int)")->required();
+  q->add_option("--out", qa->out, "Output .npy of dequantized values")->required();
+  q->add_option("--codes", qa->codes, "Also write the raw element codes (.npy, uint8/16/32)");
+  q->add_option("--scales", qa->scales, "Also write the tensor and group scales (.json)");
+  q->add_option("--role", qa->role, "Operand role (selects role-dependent rounding/range)")
+      ->check(CLI::IsMember(kRoles))->default_val("activation");
+  q->add_option("--seed", qa->seed, "Seed of the stochastic-rounding RNG")->default_val(0);
+  q->add_option("--tensor-id", qa->tensor_id, "Tensor id keying the RNG")->default_val(0);
+  q->add_option("--dtype", qa->dtype, "dtype of --out")
+      ->check(CLI::IsMember({"float32", "float64"}))->default_val("float32");
+  q->callback([qa] { cmd_quantize(*qa); });
+
+  auto ga = std::make_shared<GemmArgs>();
+  auto* g = app.add_subcommand("gemm", "C = A x B on quantized operands (functional reference)");
+  g->add_option("--format", ga->format, "Number format of both operands");
+  g->add_option("--format-a", ga->format_a, "Number format of A (overrides --format)");
+  g->add_option("--format-b", ga->format_b, "Number format of B (overrides --format)");
+  g->add_option("--a", ga->a, "A: (M, K) .npy")->required();
+  g->add_option("--b", ga->b, "B: (K, N) .npy")->required();
+  g->add_option("--out", ga->out, "C: (M, N) float32 .npy")->required();
+  g->add_option("--role-a", ga->role_a, "Role of A")->check(CLI::IsMember(kRoles))->default_val("activation");
+  g->add_option("--role-b", ga->role_b, "Role of B")->check(CLI::IsMember(kRoles))->default_val("weight");
+  g->add_option("--seed", ga->seed, "Seed of the stochastic-rounding RNG (A is tensor 0, B tensor 1)")->default_val(0);
+  g->add_option("--engine", ga->engine, "reference, datapath (PE bit-level model) or check (both, compared)")
+      ->check(CLI::IsMember(kEngines))->default_val("reference");
+  add_accumulator_flags(g, ga->acc_bits, ga->policy);
+  g->callback([ga] { cmd_gemm(*ga); });
+
+  auto ca = std::make_shared<ConvArgs>();
+  auto* c = app.add_subcommand("conv", "One training phase of a 2-D convolution on quantized operands");
+  c->add_option("--phase", ca->phase, "fwd: y = conv(x, w); dgrad: dx from (e, w); wgrad: dw from (x, e)")
+      ->check(CLI::IsMember({"fwd", "dgrad", "wgrad"}))->required();
+  c->add_option("--format", ca->format, "Number format of every operand");
+  c->add_option("--format-x", ca->format_x, "Format of the activations x (overrides --format)");
+  c->add_option("--format-w", ca->format_w, "Format of the weights w (overrides --format)");
+  c->add_option("--format-e", ca->format_e, "Format of the output gradient e (overrides --format)");
+  c->add_option("--x", ca->x, "x: (N, Cin, H, W) .npy (fwd, wgrad)");
+  c->add_option("--w", ca->w, "w: (Cout, Cin, R, S) .npy (fwd, dgrad)");
+  c->add_option("--e", ca->e, "e: (N, Cout, Ho, Wo) .npy (dgrad, wgrad)");
+  c->add_option("--input-hw", ca->input_hw, "H,W of x (dgrad)")->delimiter(',')->expected(2);
+  c->add_option("--kernel", ca->kernel, "R,S of w (wgrad)")->delimiter(',')->expected(2);
+  c->add_option("--stride", ca->stride, "Stride")->check(CLI::Range(int64_t(1), int64_t(1) << 20))->default_val(1);
+  c->add_option("--pad", ca->pad, "Zero padding")->check(CLI::Range(int64_t(0), int64_t(1) << 20))->default_val(0);
+  c->add_option("--out", ca->out, "Output .npy (float32)")->required();
+  c->add_option("--seed", ca->seed, "Seed of the stochastic-rounding RNG (x, w, e are tensors 0, 1, 2)")->default_val(0);
+  c->add_option("--engine", ca->engine, "reference, datapath or check")
+      ->check(CLI::IsMember(kEngines))->default_val("reference");
+  add_accumulator_flags(c, ca->acc_bits, ca->policy);
+  c->callback([ca] { cmd_conv(*ca); });
 }
 
 }  // namespace lbsim::cli
