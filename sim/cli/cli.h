@@ -10,6 +10,7 @@ class App;
 namespace lbsim::cli {
 
 void add_numerics_commands(CLI::App& app);  // quantize, gemm, conv, list-types
+void add_demo_command(CLI::App& app);       // demo (the main job until the simulator lands)
 void set_exit_code(int code);
 int exit_code();
 

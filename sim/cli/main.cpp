@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   CLI::App app{"lbsim: simulator of low-bit neural-network training accelerators"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
+  lbsim::cli::add_demo_command(app);
   lbsim::cli::add_numerics_commands(app);
   try {
     app.parse(argc, argv);
