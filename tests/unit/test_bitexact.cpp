@@ -38,7 +38,6 @@ void check_equal(const GemmProblem& p, const AccumulatorSpec& acc) {
   REQUIRE(r.c.size() == static_cast<size_t>(p.m * p.n));
   REQUIRE(d.c.size() == r.c.size());
   std::string first;
-  INFO("first mismatch: " << first);
   size_t bad = mismatches(r, d, p.n, first);
   INFO("first mismatch: " << first);
   CHECK(bad == 0);
