@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "models/core/error.h"
 #include "models/mac/datapath_gemm.h"
 #include "models/numerics/conv_lowering.h"
 #include "models/numerics/random_tensor.h"

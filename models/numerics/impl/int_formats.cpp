@@ -1,0 +1,293 @@
+// Symmetric integer formats with fp32 scales (FormatInfo kind kInt, unit_log2 = 0):
+//   int        int2..int16, max-scaled, one fp32 scale per tensor or per channel
+//              (s = RNE_fp32(max|x| / qmax), qmax = 2^(bits-1) - 1), nearest-even or stochastic.
+//   int4_sawb  LUQ's forward quantizer (seeds.md 1.2, 8 item 9): SAWB clipping (Choi et al. 2018),
+//              one fp32 step per tensor, [-7, 7] for weights/errors, [0, 15] unsigned for
+//              non-negative (post-ReLU) activations, round to nearest even.
+// Contract shared by both (gemm_problem.h): the fp32 scale lives in group_scale, tensor_scale = 1;
+// codes are two's complement integers masked to code_bits (or the plain unsigned value when
+// QTensor::unsigned_int), element_value(code) is the sign-extended integer.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/core/error.h"
+#include "models/numerics/format_registry.h"
+#include "models/numerics/rng.h"
+
+namespace lbsim {
+
+namespace {
+
+// ---- helpers shared by int and int4_sawb -------------------------------------------------------
+
+// Two's complement code of q in `bits` bits (q is within the format's range).
+uint32_t to_code(int64_t q, int bits) {
+  const uint32_t mask = bits >= 32 ? 0xFFFFFFFFu : ((1u << bits) - 1u);
+  return static_cast<uint32_t>(q) & mask;
+}
+
+// Inverse of to_code: the sign-extended integer of the low `bits` bits of code.
+double sign_extend(uint32_t code, int bits) {
+  const int64_t span = int64_t{1} << bits;
+  const int64_t v = static_cast<int64_t>(code & static_cast<uint32_t>(span - 1));
+  return static_cast<double>(v >= span / 2 ? v - span : v);
+}
+
+// Round to nearest, ties to even, independent of the floating-point environment's rounding mode.
+// v - floor(v) is exact for every double, so the tie test is exact.
+double round_half_even(double v) {
+  const double f = std::floor(v);
+  const double d = v - f;
+  if (d > 0.5) return f + 1.0;
+  if (d < 0.5) return f;
+  return std::fmod(f, 2.0) == 0.0 ? f : f + 1.0;
+}
+
+// Unbiased stochastic rounding: floor(v) + 1 with probability frac(v). Integers stay put
+// (u < 0 is never true), which makes quantization idempotent on grid values.
+double round_stochastic(double v, double u) {
+  const double f = std::floor(v);
+  return u < v - f ? f + 1.0 : f;
+}
+
+// Non-finite inputs cannot be max-scaled; name the first bad element so the user can find it.
+void require_finite(const Tensor& x, const std::string& format_name) {
+  if (static_cast<int64_t>(x.data.size()) != numel(x.shape))
+    throw std::logic_error("Tensor data size does not match its shape");
+  for (size_t i = 0; i < x.data.size(); ++i) {
+    if (!std::isfinite(x.data[i]))
+      throw UserError(fmt::format(
+          "format '{}': input element {} (flat C-order index) of tensor {} is {}; integer formats "
+          "need finite inputs",
+          format_name, i, shape_str(x.shape), std::isnan(x.data[i]) ? "NaN" : "infinite"));
+  }
+}
+
+// A positive scale rounded once to fp32. A quotient that underflows fp32 entirely becomes the
+// smallest subnormal (2^-149) so that x / s stays finite; the clamp absorbs the resulting error.
+double fp32_scale(double quotient) {
+  float s = static_cast<float>(quotient);
+  if (s == 0.0f) s = std::numeric_limits<float>::denorm_min();
+  return static_cast<double>(s);
+}
+
+// Groups for granularity=tensor|channel. A negative axis counts from the last dimension. The
+// axis can only be checked against a concrete tensor, hence at quantize time.
+GroupMap make_groups(const Shape& shape, bool per_channel, int axis,
+                     const std::string& format_name) {
+  if (!per_channel) return GroupMap::per_tensor(shape);
+  const int rank = static_cast<int>(shape.size());
+  const int a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    throw UserError(fmt::format(
+        "format '{}': granularity=channel uses axis={}, but the tensor {} has rank {} (valid "
+        "axes: {} .. {})",
+        format_name, axis, shape_str(shape), rank, -rank, rank - 1));
+  return GroupMap::per_axis(shape, a);
+}
+
+// ---- int<n> ---------------------------------------------------------------------------------
+
+class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntFormat> {
+ public:
+  IntFormat(int bits, bool per_channel, int axis, bool stochastic)
+      : m_per_channel(per_channel), m_axis(axis), m_stochastic(stochastic) {
+    m_info.name = fmt::format("int{}", bits);
+    m_info.kind = ElementKind::kInt;
+    m_info.code_bits = bits;
+    m_info.unit_log2 = 0;
+    m_info.group_scale_pow2 = false;
+    m_qmax = (int64_t{1} << (bits - 1)) - 1;
+  }
+
+  const FormatInfo& info() const override { return m_info; }
+
+  double element_value(uint32_t code) const override { return sign_extend(code, m_info.code_bits); }
+
+  QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
+    require_finite(x, m_info.name);
+    QTensor q;
+    q.format = shared_from_this();
+    q.shape = x.shape;
+    q.role = ctx.role;
+    q.tensor_scale = 1.0;
+    q.groups = make_groups(x.shape, m_per_channel, m_axis, m_info.name);
+
+    const int64_t n = numel(x.shape);
+    std::vector<int64_t> group(static_cast<size_t>(n));
+    std::vector<float> gmax(static_cast<size_t>(q.groups.num_groups()), 0.0f);
+    for (int64_t i = 0; i < n; ++i) {
+      group[i] = q.groups.group_of(i);
+      gmax[group[i]] = std::max(gmax[group[i]], std::fabs(x.data[i]));
+    }
+    // s = RNE_fp32(max|x| / qmax); an all-zero group keeps s = 1 (any s gives codes 0).
+    q.group_scale.resize(gmax.size());
+    for (size_t g = 0; g < gmax.size(); ++g)
+      q.group_scale[g] = gmax[g] == 0.0f ? 1.0 : fp32_scale(static_cast<double>(gmax[g]) / m_qmax);
+
+    const CounterRng rng(ctx.seed, ctx.tensor_id);
+    q.codes.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = static_cast<double>(x.data[i]) / q.group_scale[group[i]];
+      const double r = m_stochastic ? round_stochastic(v, rng.uniform(static_cast<uint64_t>(i)))
+                                    : round_half_even(v);
+      const double c = std::clamp(r, -static_cast<double>(m_qmax), static_cast<double>(m_qmax));
+      q.codes[i] = to_code(static_cast<int64_t>(c), m_info.code_bits);
+    }
+    return q;
+  }
+
+  std::string describe() const override {
+    return fmt::format(
+        "{}: symmetric integer [-{}, {}], fp32 scale max|x|/{} per {}, rounding {}", m_info.name,
+        m_qmax, m_qmax, m_qmax,
+        m_per_channel ? fmt::format("channel (axis {})", m_axis) : std::string("tensor"),
+        m_stochastic ? "stochastic" : "nearest (ties to even)");
+  }
+
+ private:
+  FormatInfo m_info;
+  int64_t m_qmax = 0;
+  bool m_per_channel = false;
+  int m_axis = 0;
+  bool m_stochastic = false;
+};
+
+FormatPtr make_int(Params& p) {
+  const int bits = static_cast<int>(p.get_int(
+      "bits", 8, 2, 16, "element width; two's complement, symmetric range +-(2^(bits-1)-1)"));
+  const std::string gran = p.get_choice("granularity", "tensor", {"tensor", "channel"},
+                                        "one fp32 scale per tensor, or one per index of `axis`");
+  const int axis = static_cast<int>(
+      p.get_int("axis", 0, -8, 7,
+                "channel axis for granularity=channel (negative counts from the last); checked "
+                "against the tensor rank when quantizing"));
+  const std::string rounding =
+      p.get_choice("rounding", "nearest", {"nearest", "stochastic"},
+                   "nearest = round half to even; stochastic = floor + Bernoulli(fraction)");
+  if (p.has("axis") && gran != "channel")
+    p.error("axis", "axis applies only with granularity=channel");
+  return std::make_shared<IntFormat>(bits, gran == "channel", axis, rounding == "stochastic");
+}
+
+// ---- int4_sawb ------------------------------------------------------------------------------
+
+enum class ActRange { kAuto, kUnsigned, kSigned };
+
+class SawbFormat : public INumberFormat, public std::enable_shared_from_this<SawbFormat> {
+ public:
+  SawbFormat(double c1, double c2, ActRange act_range)
+      : m_c1(c1), m_c2(c2), m_act_range(act_range) {
+    m_info.name = "int4_sawb";
+    m_info.kind = ElementKind::kInt;
+    m_info.code_bits = 4;
+    m_info.unit_log2 = 0;
+    m_info.group_scale_pow2 = false;
+  }
+
+  const FormatInfo& info() const override { return m_info; }
+
+  double element_value(uint32_t code) const override { return sign_extend(code, 4); }
+
+  // Moments are accumulated in double in C order; clip and step are computed in double and the
+  // step is rounded once to fp32. Clip rule (documented choice): SAWB's clip
+  //   clip = c1 * sqrt(mean(x^2)) - c2 * mean(|x|)
+  // is replaced by max|x| when it is not a positive finite number (e.g. all |x| equal gives
+  // (c1 - c2) * |x| < 0 with the 4-bit constants) or when it exceeds max|x| (clipping above the
+  // largest element only coarsens the grid). The step is LUQ's s = 2 * clip / (Qp - Qn):
+  // clip / 7 for [-7, 7] and 2 * clip / 15 for [0, 15]. An all-zero tensor has s = 1, codes 0.
+  QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
+    require_finite(x, m_info.name);
+    QTensor q;
+    q.format = shared_from_this();
+    q.shape = x.shape;
+    q.role = ctx.role;
+    q.tensor_scale = 1.0;
+    q.groups = GroupMap::per_tensor(x.shape);
+
+    const int64_t n = numel(x.shape);
+    double sum_sq = 0.0, sum_abs = 0.0;
+    float max_abs = 0.0f, min_x = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = x.data[i];
+      sum_sq += v * v;
+      sum_abs += std::fabs(v);
+      max_abs = std::max(max_abs, std::fabs(x.data[i]));
+      min_x = i == 0 ? x.data[i] : std::min(min_x, x.data[i]);
+    }
+    double clip = 0.0;
+    if (n > 0) clip = m_c1 * std::sqrt(sum_sq / n) - m_c2 * (sum_abs / n);
+    if (!std::isfinite(clip) || !(clip > 0.0) || clip > max_abs) clip = max_abs;
+
+    bool is_unsigned = false;
+    if (ctx.role == Role::kActivation) {
+      is_unsigned =
+          m_act_range == ActRange::kUnsigned || (m_act_range == ActRange::kAuto && !(min_x < 0.0f));
+    }
+    const int64_t qn = is_unsigned ? 0 : -7;
+    const int64_t qp = is_unsigned ? 15 : 7;
+    const double step = clip == 0.0 ? 1.0 : fp32_scale(2.0 * clip / static_cast<double>(qp - qn));
+    q.unsigned_int = is_unsigned;
+    q.group_scale.assign(static_cast<size_t>(q.groups.num_groups()), step);
+
+    q.codes.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const double r = round_half_even(static_cast<double>(x.data[i]) / step);
+      const double c = std::clamp(r, static_cast<double>(qn), static_cast<double>(qp));
+      q.codes[i] = to_code(static_cast<int64_t>(c), 4);
+    }
+    return q;
+  }
+
+  std::string describe() const override {
+    const char* act = m_act_range == ActRange::kAuto       ? "auto (unsigned [0, 15] if min >= 0)"
+                      : m_act_range == ActRange::kUnsigned ? "unsigned [0, 15]"
+                                                           : "signed [-7, 7]";
+    return fmt::format(
+        "int4_sawb: per-tensor SAWB clip = {}*rms - {}*mean|x| (max|x| if not in (0, max|x|]), "
+        "fp32 step 2*clip/(Qp-Qn), weights/errors [-7, 7], activations {}, rounding nearest "
+        "(ties to even)",
+        m_c1, m_c2, act);
+  }
+
+ private:
+  FormatInfo m_info;
+  double m_c1, m_c2;
+  ActRange m_act_range;
+};
+
+FormatPtr make_sawb(Params& p) {
+  const double c1 =
+      p.get_double("c1", 12.1, 0.0, 1000.0, "SAWB coefficient of sqrt(mean(x^2)) (4-bit: 12.1)");
+  const double c2 =
+      p.get_double("c2", 12.2, 0.0, 1000.0, "SAWB coefficient of mean(|x|) (4-bit: 12.2)");
+  const std::string range = p.get_choice(
+      "activation_range", "auto", {"auto", "unsigned", "signed"},
+      "grid of role=activation tensors: auto = unsigned [0, 15] when min(x) >= 0, else signed "
+      "[-7, 7] (weights and errors are always signed)");
+  const ActRange r = range == "unsigned" ? ActRange::kUnsigned
+                     : range == "signed" ? ActRange::kSigned
+                                         : ActRange::kAuto;
+  return std::make_shared<SawbFormat>(c1, c2, r);
+}
+
+}  // namespace
+
+LBSIM_REGISTER(INumberFormat, "int",
+               "symmetric integer, fp32 scale max|x|/(2^(bits-1)-1) per tensor or channel",
+               make_int)
+LBSIM_REGISTER_FORMAT_ALIAS("int([0-9]+)", "int", {"bits"}, "int8")
+LBSIM_REGISTER(
+    INumberFormat, "int4_sawb",
+    "LUQ forward int4: SAWB-clipped per-tensor fp32 step, unsigned post-ReLU activations",
+    make_sawb)
+
+}  // namespace lbsim
