@@ -336,16 +336,24 @@ TEST_CASE("int4_sawb: activation ranges", "[sawb]") {
   // Non-negative x = [2, 1, 1, 1, 1, 0, 0, 0] with c1 = 1.5, c2 = 0: rms = 1 -> clip = 1.5 < 2.
   const Tensor relu = tensor({8}, {2, 1, 1, 1, 1, 0, 0, 0});
   const Tensor mixed = tensor({8}, {2, -1, 1, 1, 1, 0, 0, 0});  // same moments
-  const double s_unsigned = static_cast<float>(3.0 / 15);       // 2 * 1.5 / (15 - 0) = 0.2
+  const double s_unsigned = static_cast<float>(1.5 / 15);       // clip / 15 = 0.1 (default)
+  const double s_two_clip = static_cast<float>(3.0 / 15);       // 2 * 1.5 / (15 - 0) = 0.2
   const double s_signed = static_cast<float>(3.0 / 14);         // 2 * 1.5 / (7 - (-7))
-  SECTION("auto, min >= 0: unsigned [0, 15]") {
+  SECTION("auto, min >= 0: unsigned [0, 15] spanning [0, clip]") {
     QTensor q = fmt_of("int4_sawb:c1=1.5,c2=0")->quantize(relu, ctx_of(Role::kActivation));
     CHECK(q.unsigned_int);
     CHECK(q.group_scale[0] == s_unsigned);
+    // fl32(0.1) = 0.1 + 1.5e-9: 2/s = 19.9999997 -> clamp 15; 1/s = 9.99999985 -> 10.
+    CHECK(q.codes == std::vector<uint32_t>{15, 10, 10, 10, 10, 0, 0, 0});
+    CHECK(q.value(1) == 10 * s_unsigned);  // code 10 reads as +10, not as int4 -6
+    CHECK(q.format->element_value(10) == -6);
+  }
+  SECTION("unsigned_step=two_clip: the LUQ code's 2*clip/15, grid [0, 2*clip]") {
+    QTensor q = fmt_of("int4_sawb:c1=1.5,c2=0,unsigned_step=two_clip")
+                    ->quantize(relu, ctx_of(Role::kActivation));
+    CHECK(q.group_scale[0] == s_two_clip);
     // fl32(0.2) = 0.2 + 3e-9: 2/s = 9.99999985 -> 10; 1/s -> 5.
     CHECK(q.codes == std::vector<uint32_t>{10, 5, 5, 5, 5, 0, 0, 0});
-    CHECK(q.value(0) == 10 * s_unsigned);  // code 10 reads as +10, not as int4 -6
-    CHECK(q.format->element_value(10) == -6);
   }
   SECTION("weights are signed whatever the data") {
     QTensor q = fmt_of("int4_sawb:c1=1.5,c2=0")->quantize(relu, ctx_of(Role::kWeight));
@@ -370,7 +378,7 @@ TEST_CASE("int4_sawb: activation ranges", "[sawb]") {
     QTensor q = fmt_of("int4_sawb:c1=1.5,c2=0,activation_range=unsigned")
                     ->quantize(mixed, ctx_of(Role::kActivation));
     CHECK(q.unsigned_int);
-    CHECK(q.codes == std::vector<uint32_t>{10, 0, 5, 5, 5, 0, 0, 0});
+    CHECK(q.codes == std::vector<uint32_t>{15, 0, 10, 10, 10, 0, 0, 0});
   }
   SECTION("post-ReLU data with -0.0 stays unsigned; codes within [0, 15], values >= 0") {
     Tensor x = random_tensor(1000, 4.0f, 6);

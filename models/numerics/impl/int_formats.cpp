@@ -184,8 +184,8 @@ enum class ActRange { kAuto, kUnsigned, kSigned };
 
 class SawbFormat : public INumberFormat, public std::enable_shared_from_this<SawbFormat> {
  public:
-  SawbFormat(double c1, double c2, ActRange act_range)
-      : m_c1(c1), m_c2(c2), m_act_range(act_range) {
+  SawbFormat(double c1, double c2, ActRange act_range, bool unsigned_two_clip)
+      : m_c1(c1), m_c2(c2), m_act_range(act_range), m_unsigned_two_clip(unsigned_two_clip) {
     m_info.name = "int4_sawb";
     m_info.kind = ElementKind::kInt;
     m_info.code_bits = 4;
@@ -202,8 +202,11 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
   //   clip = c1 * sqrt(mean(x^2)) - c2 * mean(|x|)
   // is replaced by max|x| when it is not a positive finite number (e.g. all |x| equal gives
   // (c1 - c2) * |x| < 0 with the 4-bit constants) or when it exceeds max|x| (clipping above the
-  // largest element only coarsens the grid). The step is LUQ's s = 2 * clip / (Qp - Qn):
-  // clip / 7 for [-7, 7] and 2 * clip / 15 for [0, 15]. An all-zero tensor has s = 1, codes 0.
+  // largest element only coarsens the grid). Signed step: s = clip / 7, the grid spans
+  // [-clip, clip] (LUQ's 2 * clip / (Qp - Qn)). Unsigned step (option unsigned_step): "clip"
+  // (default) s = clip / 15 so the grid spans [0, clip]; "two_clip" is the LUQ code's literal
+  // 2 * clip / 15, whose grid spans [0, 2 * clip] and so leaves the upper codes unused when clip
+  // falls back to max|x|. An all-zero tensor has s = 1, codes 0.
   QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
     require_finite(x, m_info.name);
     QTensor q;
@@ -234,7 +237,8 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
     }
     const int64_t qn = is_unsigned ? 0 : -7;
     const int64_t qp = is_unsigned ? 15 : 7;
-    const double step = clip == 0.0 ? 1.0 : fp32_scale(2.0 * clip / static_cast<double>(qp - qn));
+    const double span = is_unsigned && !m_unsigned_two_clip ? clip : 2.0 * clip;
+    const double step = clip == 0.0 ? 1.0 : fp32_scale(span / static_cast<double>(qp - qn));
     q.unsigned_int = is_unsigned;
     q.group_scale.assign(static_cast<size_t>(q.groups.num_groups()), step);
 
@@ -253,15 +257,16 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
                                                            : "signed [-7, 7]";
     return fmt::format(
         "int4_sawb: per-tensor SAWB clip = {}*rms - {}*mean|x| (max|x| if not in (0, max|x|]), "
-        "fp32 step 2*clip/(Qp-Qn), weights/errors [-7, 7], activations {}, rounding nearest "
+        "fp32 step clip/7 for weights/errors [-7, 7], {} for activations {}, rounding nearest "
         "(ties to even)",
-        m_c1, m_c2, act);
+        m_c1, m_c2, m_unsigned_two_clip ? "2*clip/15" : "clip/15", act);
   }
 
  private:
   FormatInfo m_info;
   double m_c1, m_c2;
   ActRange m_act_range;
+  bool m_unsigned_two_clip;
 };
 
 FormatPtr make_sawb(Params& p) {
@@ -276,7 +281,11 @@ FormatPtr make_sawb(Params& p) {
   const ActRange r = range == "unsigned" ? ActRange::kUnsigned
                      : range == "signed" ? ActRange::kSigned
                                          : ActRange::kAuto;
-  return std::make_shared<SawbFormat>(c1, c2, r);
+  const bool two_clip =
+      p.get_choice("unsigned_step", "clip", {"clip", "two_clip"},
+                   "step of unsigned activation grids: clip = clip/15 (grid [0, clip]); "
+                   "two_clip = 2*clip/15 as in the LUQ code (grid [0, 2*clip])") == "two_clip";
+  return std::make_shared<SawbFormat>(c1, c2, r, two_clip);
 }
 
 }  // namespace
