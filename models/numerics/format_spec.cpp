@@ -148,8 +148,8 @@ std::string describe_format_types() {
     Params p(e->name, {}, SourceLoc{"<list-types>"});
     e->make(p);
     for (const auto& doc : p.docs())
-      out += fmt::format("    {:<18} default {:<12} {}\n{:>22}allowed: {}\n", doc.key, doc.default_text,
-                         doc.meaning, "", doc.allowed);
+      out += fmt::format("    {:<20} default {:<9} {}\n{:>25}allowed: {}\n", doc.key,
+                         doc.default_text, doc.meaning, "", doc.allowed);
   }
   return out;
 }
