@@ -5,7 +5,8 @@
 // route (bit fields and integer/float units vs exact decoded values), and tests hold them equal
 // bit for bit. RNE = IEEE round-to-nearest-even to binary32.
 //
-// Float family (both operands ElementKind::kFloat, e.g. fp8_e5m2 x fp8_e4m3):
+// Float family (both operands ElementKind::kFloat, e.g. fp8_e5m2 x fp8_e4m3; float formats keep
+// group scale 1, their per-tensor scale is the tensor scale):
 //   F = +0
 //   for k = 0 .. K-1 (ascending):  F = RNE(F + a_k * b_k)   -- exact product, one rounding (FMA)
 //   y = RNE(F * ts)
@@ -27,6 +28,8 @@
 //     F = RNE(F + v)
 //   y = RNE(F * ts)
 // ts = ta * tb exactly when both tensor scales are powers of two, RNE(ta * tb) otherwise.
+// "Power of two" is decided by the scale's value. Padding between two groups joins the earlier
+// segment (segment() cuts as late as possible).
 // Any NaN result is the canonical quiet NaN 0x7FC00000.
 #pragma once
 
