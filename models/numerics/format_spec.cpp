@@ -1,4 +1,5 @@
 // Spec strings and YAML maps -> registered number formats.
+#include <algorithm>
 #include <map>
 #include <regex>
 
@@ -26,6 +27,7 @@ std::vector<Alias>& aliases() {
 std::vector<std::string> valid_names() {
   std::vector<std::string> out = Registry<INumberFormat>::names();
   for (const auto& a : aliases()) out.push_back(a.example);
+  std::sort(out.begin(), out.end());  // aliases register in static-initialisation order
   return out;
 }
 
