@@ -1,8 +1,8 @@
 #include "models/core/error.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace lbsim {
 

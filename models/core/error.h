@@ -29,7 +29,7 @@ class Diagnostics {
   void error(const SourceLoc& loc, const std::string& key, const std::string& msg);
   bool empty() const { return m_lines.empty(); }
   size_t count() const { return m_lines.size(); }
-  std::string text() const;  // one "loc: error: key: msg" per line, in the order reported
+  std::string text() const;   // one "loc: error: key: msg" per line, in the order reported
   void throw_if_any() const;  // throws UserError(text()) when there is at least one error
  private:
   std::vector<std::string> m_lines;

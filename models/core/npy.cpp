@@ -1,12 +1,12 @@
 #include "models/core/npy.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-
-#include <fmt/format.h>
 
 #include "models/core/error.h"
 
@@ -128,7 +128,8 @@ void write_file(const std::string& path, const std::string& descr, const Shape& 
 NpyArray read_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, "cannot open file");
-  std::vector<unsigned char> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<unsigned char> buf((std::istreambuf_iterator<char>(f)),
+                                 std::istreambuf_iterator<char>());
   if (buf.size() < 10 || std::memcmp(buf.data(), "\x93NUMPY", 6) != 0)
     fail(path, "not a .npy file (bad magic; expected \\x93NUMPY)");
   int major = buf[6];
@@ -141,10 +142,12 @@ NpyArray read_npy(const std::string& path) {
     hlen = load_le<uint32_t>(&buf[8]);
     hstart = 12;
   } else {
-    fail(path, fmt::format("unsupported .npy format version {}.{}; supported: 1.0, 2.0, 3.0", major, buf[7]));
+    fail(path, fmt::format("unsupported .npy format version {}.{}; supported: 1.0, 2.0, 3.0", major,
+                           buf[7]));
   }
   if (buf.size() < hstart + hlen) fail(path, "truncated header");
-  std::string header(buf.begin() + static_cast<long>(hstart), buf.begin() + static_cast<long>(hstart + hlen));
+  std::string header(buf.begin() + static_cast<long>(hstart),
+                     buf.begin() + static_cast<long>(hstart + hlen));
   std::string descr, fortran, shape_txt;
   if (!header_value(header, "descr", descr) || !header_value(header, "fortran_order", fortran) ||
       !header_value(header, "shape", shape_txt))
@@ -152,8 +155,10 @@ NpyArray read_npy(const std::string& path) {
   DtypeInfo dt{};
   if (!parse_descr(descr, dt))
     fail(path, fmt::format("unsupported dtype '{}'; supported: float32, float64, int8/16/32/64, "
-                           "uint8/16/32/64 (little-endian)", descr));
-  if (fortran == "True") fail(path, "Fortran-order arrays are not supported; save with C order (np.ascontiguousarray)");
+                           "uint8/16/32/64 (little-endian)",
+                           descr));
+  if (fortran == "True")
+    fail(path, "Fortran-order arrays are not supported; save with C order (np.ascontiguousarray)");
   if (fortran != "False") fail(path, "malformed header: fortran_order is '" + fortran + "'");
   NpyArray out;
   if (!parse_shape(shape_txt, out.shape)) fail(path, "malformed shape " + shape_txt);
@@ -168,7 +173,8 @@ NpyArray read_npy(const std::string& path) {
     fail(path, fmt::format("truncated data: shape {} of {} needs {} bytes, file has {}", shape_txt,
                            descr, need, buf.size() - data_start));
   if (buf.size() - data_start > need)
-    fail(path, fmt::format("{} trailing bytes after the data of shape {}", buf.size() - data_start - need, shape_txt));
+    fail(path, fmt::format("{} trailing bytes after the data of shape {}",
+                           buf.size() - data_start - need, shape_txt));
   out.dtype = std::string(1, dt.kind) + std::to_string(dt.size);
   out.values.resize(static_cast<size_t>(n));
   const unsigned char* p = buf.data() + data_start;
@@ -177,14 +183,18 @@ NpyArray read_npy(const std::string& path) {
     if (dt.kind == 'f') {
       v = dt.size == 4 ? static_cast<double>(load_le<float>(p)) : load_le<double>(p);
     } else if (dt.kind == 'i') {
-      int64_t x = dt.size == 1 ? load_le<int8_t>(p) : dt.size == 2 ? load_le<int16_t>(p)
-                : dt.size == 4 ? load_le<int32_t>(p) : load_le<int64_t>(p);
+      int64_t x = dt.size == 1   ? load_le<int8_t>(p)
+                  : dt.size == 2 ? load_le<int16_t>(p)
+                  : dt.size == 4 ? load_le<int32_t>(p)
+                                 : load_le<int64_t>(p);
       if (x > (int64_t(1) << 53) || x < -(int64_t(1) << 53))
         fail(path, fmt::format("element {} = {} is not exactly representable as a double", i, x));
       v = static_cast<double>(x);
     } else {
-      uint64_t x = dt.size == 1 ? load_le<uint8_t>(p) : dt.size == 2 ? load_le<uint16_t>(p)
-                 : dt.size == 4 ? load_le<uint32_t>(p) : load_le<uint64_t>(p);
+      uint64_t x = dt.size == 1   ? load_le<uint8_t>(p)
+                   : dt.size == 2 ? load_le<uint16_t>(p)
+                   : dt.size == 4 ? load_le<uint32_t>(p)
+                                  : load_le<uint64_t>(p);
       if (x > (uint64_t(1) << 53))
         fail(path, fmt::format("element {} = {} is not exactly representable as a double", i, x));
       v = static_cast<double>(x);

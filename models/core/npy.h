@@ -16,8 +16,9 @@ namespace lbsim {
 
 struct NpyArray {
   Shape shape;
-  std::string dtype;          // normalised: "f4", "f8", "i1", ..., "u8"
-  std::vector<double> values; // every element converted exactly to double (i8/u8 beyond 2^53: error)
+  std::string dtype;  // normalised: "f4", "f8", "i1", ..., "u8"
+  std::vector<double>
+      values;  // every element converted exactly to double (i8/u8 beyond 2^53: error)
 };
 
 NpyArray read_npy(const std::string& path);

@@ -1,9 +1,9 @@
 #include "models/core/params.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 namespace lbsim {
 

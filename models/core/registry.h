@@ -59,8 +59,9 @@ class Registry {
 #define LBSIM_CONCAT_INNER(a, b) a##b
 #define LBSIM_CONCAT(a, b) LBSIM_CONCAT_INNER(a, b)
 // LBSIM_REGISTER(Interface, "name", "description", maker) at namespace scope in an impl .cpp.
-#define LBSIM_REGISTER(IFACE, NAME, DESC, MAKER)                                    \
-  namespace {                                                                       \
-  [[maybe_unused]] const bool LBSIM_CONCAT(lbsim_registered_, __LINE__) =           \
-      ::lbsim::Registry<IFACE>::add(NAME, DESC, MAKER);                             \
+#define LBSIM_REGISTER(IFACE, NAME, DESC, MAKER)                                                 \
+  namespace {                                                                                    \
+  [[maybe_unused]] const bool LBSIM_CONCAT(lbsim_registered_,                                    \
+                                           __LINE__) = ::lbsim::Registry<IFACE>::add(NAME, DESC, \
+                                                                                     MAKER);     \
   }

@@ -15,14 +15,14 @@
 namespace lbsim {
 
 enum class ConvPhase { kFwd, kDgrad, kWgrad };
-const char* conv_phase_name(ConvPhase p);   // "fwd", "dgrad", "wgrad"
+const char* conv_phase_name(ConvPhase p);          // "fwd", "dgrad", "wgrad"
 ConvPhase parse_conv_phase(const std::string& s);  // throws UserError listing the allowed names
 
 struct ConvGeometry {
   int64_t n = 0, c_in = 0, h = 0, w = 0;  // input x: (n, c_in, h, w)
-  int64_t c_out = 0, r = 0, s = 0;         // weight: (c_out, c_in, r, s)
+  int64_t c_out = 0, r = 0, s = 0;        // weight: (c_out, c_in, r, s)
   int64_t stride = 1, pad = 0;
-  int64_t ho = 0, wo = 0;                  // output: (n, c_out, ho, wo)
+  int64_t ho = 0, wo = 0;  // output: (n, c_out, ho, wo)
 };
 // Builds and validates the geometry; throws UserError naming the inconsistent dimension.
 ConvGeometry make_conv_geometry(const Shape& x, const Shape& w, int64_t stride, int64_t pad);

@@ -18,8 +18,8 @@ bool register_format_alias(const std::string& pattern, const std::string& type,
 
 }  // namespace lbsim
 
-#define LBSIM_REGISTER_FORMAT_ALIAS(PATTERN, TYPE, PARAMS, EXAMPLE)                 \
-  namespace {                                                                       \
-  [[maybe_unused]] const bool LBSIM_CONCAT(lbsim_alias_, __LINE__) =                \
-      ::lbsim::register_format_alias(PATTERN, TYPE, PARAMS, EXAMPLE);               \
+#define LBSIM_REGISTER_FORMAT_ALIAS(PATTERN, TYPE, PARAMS, EXAMPLE)   \
+  namespace {                                                         \
+  [[maybe_unused]] const bool LBSIM_CONCAT(lbsim_alias_, __LINE__) =  \
+      ::lbsim::register_format_alias(PATTERN, TYPE, PARAMS, EXAMPLE); \
   }

@@ -1,10 +1,10 @@
 // Spec strings and YAML maps -> registered number formats.
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <map>
 #include <regex>
-
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include "models/core/error.h"
 #include "models/numerics/format_registry.h"
@@ -90,11 +90,13 @@ FormatPtr make_format(const std::string& spec, const SourceLoc& where) {
   size_t pos = 0;
   while (!rest.empty() && pos <= rest.size()) {
     size_t comma = rest.find(',', pos);
-    std::string item = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string item =
+        rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
       Diagnostics d;
-      d.error(where, "", fmt::format("bad option '{}' in format spec '{}'; expected key=value", item, spec));
+      d.error(where, "",
+              fmt::format("bad option '{}' in format spec '{}'; expected key=value", item, spec));
       d.throw_if_any();
     }
     opts[item.substr(0, eq)] = {item.substr(eq + 1), where};
@@ -109,7 +111,8 @@ static SourceLoc loc_of(const YAML::Node& n, const std::string& file) {
   return {file, m.line + 1, m.column + 1};
 }
 
-FormatPtr make_format(const YAML::Node& node, const std::string& file, const std::string& key_path) {
+FormatPtr make_format(const YAML::Node& node, const std::string& file,
+                      const std::string& key_path) {
   SourceLoc where = loc_of(node, file);
   if (node.IsScalar()) return make_format(node.Scalar(), where);
   Diagnostics d;

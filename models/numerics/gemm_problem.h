@@ -49,20 +49,21 @@ struct AccumulatorSpec {
 };
 
 struct GemmOperand {
-  const QTensor* q = nullptr;       // source tensor: format, tensor scale, group scales
+  const QTensor* q = nullptr;  // source tensor: format, tensor scale, group scales
   int64_t rows = 0, cols = 0;
-  std::vector<uint32_t> codes;      // rows * cols, row-major; padding is code 0
-  std::vector<int32_t> group;       // per element: index into q->group_scale, -1 = padding
+  std::vector<uint32_t> codes;  // rows * cols, row-major; padding is code 0
+  std::vector<int32_t> group;   // per element: index into q->group_scale, -1 = padding
 };
 
 struct GemmProblem {
   int64_t m = 0, n = 0, k = 0;
-  GemmOperand a;                    // m x k
-  GemmOperand b;                    // k x n
-  std::vector<int32_t> k_segment;   // length k, nondecreasing from 0: segment id of each k
+  GemmOperand a;                   // m x k
+  GemmOperand b;                   // k x n
+  std::vector<int32_t> k_segment;  // length k, nondecreasing from 0: segment id of each k
   int32_t num_segments = 0;
-  std::vector<int32_t> a_seg_group; // m x num_segments: group of row m in segment s (-1: padding only)
-  std::vector<int32_t> b_seg_group; // num_segments x n: group of column n in segment s
+  std::vector<int32_t>
+      a_seg_group;  // m x num_segments: group of row m in segment s (-1: padding only)
+  std::vector<int32_t> b_seg_group;  // num_segments x n: group of column n in segment s
 
   // Fills k_segment / num_segments / *_seg_group with the coarsest segmentation in which every
   // row of A and every column of B keeps one group per segment (padding fits any group).
@@ -70,8 +71,8 @@ struct GemmProblem {
 };
 
 struct GemmResult {
-  std::vector<float> c;             // m x n, row-major
-  uint64_t acc_overflows = 0;       // fixed-point family: partial sums that left the range
+  std::vector<float> c;        // m x n, row-major
+  uint64_t acc_overflows = 0;  // fixed-point family: partial sums that left the range
 };
 
 // Which datapath family handles a pair of formats; throws UserError when the two cannot share a

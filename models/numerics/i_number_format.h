@@ -7,8 +7,9 @@
 // and is exactly representable in double for every format here.
 //
 // Element kinds (what a MAC datapath sees, FormatInfo::kind):
-//   kFloat  IEEE-style binary float: [sign | exp_bits | man_bits], bias, specials per FloatSpecials.
-//   kInt    two's complement integer of code_bits bits; element_value(code) = the integer.
+//   kFloat  IEEE-style binary float: [sign | exp_bits | man_bits], bias, specials per
+//   FloatSpecials. kInt    two's complement integer of code_bits bits; element_value(code) = the
+//   integer.
 //           A tensor may instead hold unsigned integers (QTensor::unsigned_int, e.g. LUQ's
 //           post-ReLU int4 activations in [0, 15]): then the element value is the code itself.
 //   kLog    radix-2 log: [sign | (code_bits-1)-bit exponent code c]; c = 0 is zero,
@@ -38,25 +39,25 @@ namespace lbsim {
 struct SourceLoc;
 
 enum class Role { kWeight, kActivation, kError };
-const char* role_name(Role r);   // "weight", "activation", "error"
+const char* role_name(Role r);          // "weight", "activation", "error"
 Role parse_role(const std::string& s);  // throws UserError listing the allowed names
 
 enum class ElementKind { kFloat, kInt, kLog, kMls };
 
 enum class FloatSpecials {
-  kIeee,     // all-ones exponent: infinity (mantissa 0) or NaN (fp32, fp16, bf16, fp8_e5m2)
-  kFiniteNan // OCP E4M3: no infinities; only S.1111.111 is NaN, the rest of that binade is finite
+  kIeee,      // all-ones exponent: infinity (mantissa 0) or NaN (fp32, fp16, bf16, fp8_e5m2)
+  kFiniteNan  // OCP E4M3: no infinities; only S.1111.111 is NaN, the rest of that binade is finite
 };
 
 struct FormatInfo {
   std::string name;  // canonical spec string, e.g. "fp8_e4m3", "int8", "mls_m1e2"
   ElementKind kind = ElementKind::kFloat;
   int code_bits = 32;
-  int exp_bits = 0;  // kFloat, kMls (kLog: code_bits - 1)
-  int man_bits = 0;  // kFloat, kMls
-  int bias = 0;      // kFloat
+  int exp_bits = 0;                               // kFloat, kMls (kLog: code_bits - 1)
+  int man_bits = 0;                               // kFloat, kMls
+  int bias = 0;                                   // kFloat
   FloatSpecials specials = FloatSpecials::kIeee;  // kFloat
-  int unit_log2 = 0;  // kInt/kLog/kMls: every element_value is a multiple of 2^unit_log2
+  int unit_log2 = 0;             // kInt/kLog/kMls: every element_value is a multiple of 2^unit_log2
   bool group_scale_pow2 = true;  // every group scale is a power of two (MLS, dfp) or an fp32 value
 };
 
@@ -83,11 +84,11 @@ struct QTensor {
   GroupMap groups;                  // element -> group
   std::vector<double> group_scale;  // per group: power of two or fp32-representable
   Role role = Role::kActivation;
-  bool unsigned_int = false;        // kInt only: codes are unsigned integers (see kInt above)
+  bool unsigned_int = false;  // kInt only: codes are unsigned integers (see kInt above)
 
-  double element(uint32_t code) const;       // element value honouring unsigned_int
-  double value(int64_t i) const;             // exact dequantized value of element i
-  std::vector<double> values() const;        // all of them
+  double element(uint32_t code) const;  // element value honouring unsigned_int
+  double value(int64_t i) const;        // exact dequantized value of element i
+  std::vector<double> values() const;   // all of them
 };
 
 struct QuantContext {

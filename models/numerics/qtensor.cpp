@@ -7,9 +7,12 @@ namespace lbsim {
 
 const char* role_name(Role r) {
   switch (r) {
-    case Role::kWeight: return "weight";
-    case Role::kActivation: return "activation";
-    case Role::kError: return "error";
+    case Role::kWeight:
+      return "weight";
+    case Role::kActivation:
+      return "activation";
+    case Role::kError:
+      return "error";
   }
   return "?";
 }

@@ -23,8 +23,7 @@ inline uint64_t splitmix64(uint64_t z) {
 // Keyed by (seed, tensor_id) once per tensor; draws per element are one mix each.
 class CounterRng {
  public:
-  CounterRng(uint64_t seed, uint64_t tensor_id)
-      : m_key(splitmix64(splitmix64(seed) ^ tensor_id)) {}
+  CounterRng(uint64_t seed, uint64_t tensor_id) : m_key(splitmix64(splitmix64(seed) ^ tensor_id)) {}
   uint64_t bits(uint64_t index, unsigned stream = 0) const {
     return splitmix64(m_key ^ (index * 4 + stream));
   }

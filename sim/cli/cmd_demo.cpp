@@ -2,13 +2,13 @@
 // 3x3 convolution is quantized in every supported training format and its three training GEMMs
 // (fwd, dgrad, wgrad) are computed by the functional reference and by the PE datapaths; the table
 // shows the error against the unquantized fp32 result and whether the two routes agree bit for bit.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "models/core/error.h"
 #include "models/mac/datapath_gemm.h"
@@ -78,7 +78,8 @@ void cmd_demo(const DemoArgs& d) {
   bool all_equal = true;
   for (const Recipe& r : kRecipes) {
     SourceLoc where{"<demo>"};
-    FormatPtr fx = make_format(r.x, where), fw = make_format(r.w, where), fe = make_format(r.e, where);
+    FormatPtr fx = make_format(r.x, where), fw = make_format(r.w, where),
+              fe = make_format(r.e, where);
     QTensor qx = fx->quantize(x, {Role::kActivation, d.seed, 0, -1});
     QTensor qw = fw->quantize(w, {Role::kWeight, d.seed, 1, -1});
     QTensor qe = fe->quantize(e, {Role::kError, d.seed, 2, -1});
@@ -115,9 +116,13 @@ void add_demo_command(CLI::App& app) {
       "demo", "Quantize one conv layer in every training format; reference vs datapath table");
   c->add_option("--batch", args->batch, "Batch size")->check(CLI::Range(1, 64))->default_val(2);
   c->add_option("--channels", args->channels, "Input and output channels")
-      ->check(CLI::Range(1, 256))->default_val(16);
-  c->add_option("--hw", args->hw, "Feature map height and width")->check(CLI::Range(1, 64))->default_val(8);
-  c->add_option("--seed", args->seed, "Seed of the random tensors and stochastic rounding")->default_val(1);
+      ->check(CLI::Range(1, 256))
+      ->default_val(16);
+  c->add_option("--hw", args->hw, "Feature map height and width")
+      ->check(CLI::Range(1, 64))
+      ->default_val(8);
+  c->add_option("--seed", args->seed, "Seed of the random tensors and stochastic rounding")
+      ->default_val(1);
   c->callback([args] { cmd_demo(*args); });
 }
 

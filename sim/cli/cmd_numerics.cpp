@@ -1,13 +1,13 @@
 // Numerics subcommands: quantize, gemm, conv (functional reference and PE datapath on .npy
 // tensors) and list-types. Every input is read and validated, and every result computed, before
 // the first output file is written, so a failing command leaves no partial output.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "models/core/error.h"
@@ -37,8 +37,8 @@ FormatPtr operand_format(const std::string& own, const std::string& own_flag,
                          const std::string& shared) {
   if (!own.empty()) return format_from_flag(own, own_flag);
   if (shared.empty())
-    throw UserError(fmt::format("error: no number format for this operand: give --format or {}",
-                                own_flag));
+    throw UserError(
+        fmt::format("error: no number format for this operand: give --format or {}", own_flag));
   return format_from_flag(shared, "--format");
 }
 
@@ -241,9 +241,8 @@ void cmd_conv(const ConvArgs& c) {
                            c.seed, 2, -1);
     if (first.shape.size() != 4 || second.shape.size() != 4)
       throw UserError("error: conv wgrad: --x must be (N, Cin, H, W) and --e (N, Cout, Ho, Wo)");
-    geo = make_conv_geometry(first.shape,
-                             {second.shape[1], first.shape[1], c.kernel[0], c.kernel[1]}, c.stride,
-                             c.pad);
+    geo = make_conv_geometry(
+        first.shape, {second.shape[1], first.shape[1], c.kernel[0], c.kernel[1]}, c.stride, c.pad);
   }
   GemmProblem p = lower_conv(phase, first, second, geo);
   EngineRun run = run_engine(p, accumulator(c.acc_bits, c.policy), c.engine);
@@ -266,18 +265,22 @@ void add_numerics_commands(CLI::App& app) {
   lt->callback([] { std::fputs(describe_format_types().c_str(), stdout); });
 
   auto qa = std::make_shared<QuantizeArgs>();
-  auto* q = app.add_subcommand("quantize", "Quantize a .npy tensor; write dequantized values and codes");
-  q->add_option("--format", qa->format, "Number format spec, e.g. mls_m1e2 (see list-types)")->required();
+  auto* q =
+      app.add_subcommand("quantize", "Quantize a .npy tensor; write dequantized values and codes");
+  q->add_option("--format", qa->format, "Number format spec, e.g. mls_m1e2 (see list-types)")
+      ->required();
   q->add_option("--in", qa->in, "Input .npy (float32/float64/int)")->required();
   q->add_option("--out", qa->out, "Output .npy of dequantized values")->required();
   q->add_option("--codes", qa->codes, "Also write the raw element codes (.npy, uint8/16/32)");
   q->add_option("--scales", qa->scales, "Also write the tensor and group scales (.json)");
   q->add_option("--role", qa->role, "Operand role (selects role-dependent rounding/range)")
-      ->check(CLI::IsMember(kRoles))->default_val("activation");
+      ->check(CLI::IsMember(kRoles))
+      ->default_val("activation");
   q->add_option("--seed", qa->seed, "Seed of the stochastic-rounding RNG")->default_val(0);
   q->add_option("--tensor-id", qa->tensor_id, "Tensor id keying the RNG")->default_val(0);
   q->add_option("--dtype", qa->dtype, "dtype of --out")
-      ->check(CLI::IsMember({"float32", "float64"}))->default_val("float32");
+      ->check(CLI::IsMember({"float32", "float64"}))
+      ->default_val("float32");
   q->callback([qa] { cmd_quantize(*qa); });
 
   auto ga = std::make_shared<GemmArgs>();
@@ -288,18 +291,29 @@ void add_numerics_commands(CLI::App& app) {
   g->add_option("--a", ga->a, "A: (M, K) .npy")->required();
   g->add_option("--b", ga->b, "B: (K, N) .npy")->required();
   g->add_option("--out", ga->out, "C: (M, N) float32 .npy")->required();
-  g->add_option("--role-a", ga->role_a, "Role of A")->check(CLI::IsMember(kRoles))->default_val("activation");
-  g->add_option("--role-b", ga->role_b, "Role of B")->check(CLI::IsMember(kRoles))->default_val("weight");
-  g->add_option("--seed", ga->seed, "Seed of the stochastic-rounding RNG (A is tensor 0, B tensor 1)")->default_val(0);
-  g->add_option("--engine", ga->engine, "reference, datapath (PE bit-level model) or check (both, compared)")
-      ->check(CLI::IsMember(kEngines))->default_val("reference");
+  g->add_option("--role-a", ga->role_a, "Role of A")
+      ->check(CLI::IsMember(kRoles))
+      ->default_val("activation");
+  g->add_option("--role-b", ga->role_b, "Role of B")
+      ->check(CLI::IsMember(kRoles))
+      ->default_val("weight");
+  g->add_option("--seed", ga->seed,
+                "Seed of the stochastic-rounding RNG (A is tensor 0, B tensor 1)")
+      ->default_val(0);
+  g->add_option("--engine", ga->engine,
+                "reference, datapath (PE bit-level model) or check (both, compared)")
+      ->check(CLI::IsMember(kEngines))
+      ->default_val("reference");
   add_accumulator_flags(g, ga->acc_bits, ga->policy);
   g->callback([ga] { cmd_gemm(*ga); });
 
   auto ca = std::make_shared<ConvArgs>();
-  auto* c = app.add_subcommand("conv", "One training phase of a 2-D convolution on quantized operands");
-  c->add_option("--phase", ca->phase, "fwd: y = conv(x, w); dgrad: dx from (e, w); wgrad: dw from (x, e)")
-      ->check(CLI::IsMember({"fwd", "dgrad", "wgrad"}))->required();
+  auto* c =
+      app.add_subcommand("conv", "One training phase of a 2-D convolution on quantized operands");
+  c->add_option("--phase", ca->phase,
+                "fwd: y = conv(x, w); dgrad: dx from (e, w); wgrad: dw from (x, e)")
+      ->check(CLI::IsMember({"fwd", "dgrad", "wgrad"}))
+      ->required();
   c->add_option("--format", ca->format, "Number format of every operand");
   c->add_option("--format-x", ca->format_x, "Format of the activations x (overrides --format)");
   c->add_option("--format-w", ca->format_w, "Format of the weights w (overrides --format)");
@@ -309,12 +323,19 @@ void add_numerics_commands(CLI::App& app) {
   c->add_option("--e", ca->e, "e: (N, Cout, Ho, Wo) .npy (dgrad, wgrad)");
   c->add_option("--input-hw", ca->input_hw, "H,W of x (dgrad)")->delimiter(',')->expected(2);
   c->add_option("--kernel", ca->kernel, "R,S of w (wgrad)")->delimiter(',')->expected(2);
-  c->add_option("--stride", ca->stride, "Stride")->check(CLI::Range(int64_t(1), int64_t(1) << 20))->default_val(1);
-  c->add_option("--pad", ca->pad, "Zero padding")->check(CLI::Range(int64_t(0), int64_t(1) << 20))->default_val(0);
+  c->add_option("--stride", ca->stride, "Stride")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
+      ->default_val(1);
+  c->add_option("--pad", ca->pad, "Zero padding")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 20))
+      ->default_val(0);
   c->add_option("--out", ca->out, "Output .npy (float32)")->required();
-  c->add_option("--seed", ca->seed, "Seed of the stochastic-rounding RNG (x, w, e are tensors 0, 1, 2)")->default_val(0);
+  c->add_option("--seed", ca->seed,
+                "Seed of the stochastic-rounding RNG (x, w, e are tensors 0, 1, 2)")
+      ->default_val(0);
   c->add_option("--engine", ca->engine, "reference, datapath or check")
-      ->check(CLI::IsMember(kEngines))->default_val("reference");
+      ->check(CLI::IsMember(kEngines))
+      ->default_val("reference");
   add_accumulator_flags(c, ca->acc_bits, ca->policy);
   c->callback([ca] { cmd_conv(*ca); });
 }

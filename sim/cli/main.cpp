@@ -1,7 +1,6 @@
 // lbsim: command-line entry point. Subcommands register themselves in cli.h's table.
-#include <cstdio>
-
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "models/core/error.h"
 #include "sim/cli/cli.h"

@@ -1,7 +1,6 @@
 // Datapath (models/mac, bit-level PEs) == functional reference (models/reference) bit for bit,
 // for every MAC family, on random data and on the edge cases of DESIGN.md §4.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 
@@ -72,8 +71,8 @@ const Pair kPairs[] = {
     {"mls_m3e2:group_exp_bits=2", "int8", Role::kWeight},
 };
 
-GemmProblem random_gemm(const Pair& pr, int64_t m, int64_t n, int64_t k, uint64_t seed,
-                        QTensor& qa, QTensor& qb, double sigma_a = 1.0, double sigma_b = 1.0) {
+GemmProblem random_gemm(const Pair& pr, int64_t m, int64_t n, int64_t k, uint64_t seed, QTensor& qa,
+                        QTensor& qb, double sigma_a = 1.0, double sigma_b = 1.0) {
   qa = fmt(pr.a)->quantize(random_normal({m, k}, seed, sigma_a), {Role::kActivation, seed, 0, 1});
   qb = fmt(pr.b)->quantize(random_normal({k, n}, seed + 7, sigma_b), {pr.role_b, seed, 1, 0});
   return lower_gemm(qa, qb);
@@ -101,7 +100,8 @@ TEST_CASE("datapath == reference with a wide dynamic range and cancellation", "[
     INFO(pr.a << " x " << pr.b);
     // Rows of A with magnitudes spread over many binades make fp32 accumulation round often.
     Tensor a = random_normal({4, 96}, 3);
-    for (size_t i = 0; i < a.data.size(); ++i) a.data[i] *= std::ldexp(1.0f, static_cast<int>(i % 23) - 11);
+    for (size_t i = 0; i < a.data.size(); ++i)
+      a.data[i] *= std::ldexp(1.0f, static_cast<int>(i % 23) - 11);
     Tensor b = random_normal({96, 3}, 4);
     QTensor qa = fmt(pr.a)->quantize(a, {Role::kActivation, 9, 0, 1});
     QTensor qb = fmt(pr.b)->quantize(b, {pr.role_b, 9, 1, 0});
@@ -158,7 +158,8 @@ TEST_CASE("datapath == reference on edge cases", "[bitexact]") {
       Tensor a{{2, 40}, std::vector<float>(80, 1.0f)};
       for (size_t i = 0; i < 80; i += 3) a.data[i] = -0.5f;
       Tensor b{{40, 2}, std::vector<float>(80, 1.0f)};
-      for (const char* spec : {"int8", "dfp8", "mls_m4e2:group_activation=tensor,group_weight=tensor"}) {
+      for (const char* spec :
+           {"int8", "dfp8", "mls_m4e2:group_activation=tensor,group_weight=tensor"}) {
         INFO(spec << " policy " << static_cast<int>(pol));
         QTensor qa = fmt(spec)->quantize(a, {Role::kActivation, 1, 0, 1});
         QTensor qb = fmt(spec)->quantize(b, {Role::kWeight, 1, 1, 0});

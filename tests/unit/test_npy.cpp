@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -26,7 +25,9 @@ void write_raw(const std::string& path, std::string header, const std::string& p
   f << header << payload;
 }
 
-std::string bytes_of(const void* p, size_t n) { return std::string(static_cast<const char*>(p), n); }
+std::string bytes_of(const void* p, size_t n) {
+  return std::string(static_cast<const char*>(p), n);
+}
 
 std::string error_of(const std::string& path) {
   try {
@@ -90,7 +91,8 @@ TEST_CASE("malformed npy files give one clear error naming the file", "[npy]") {
   }
   SECTION("truncated data") {
     write_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", bytes_of(d, 12));
-    CHECK(error_of(p) == p + ": error: truncated data: shape (4,) of <f4 needs 16 bytes, file has 12");
+    CHECK(error_of(p) ==
+          p + ": error: truncated data: shape (4,) of <f4 needs 16 bytes, file has 12");
   }
   SECTION("unsupported dtype") {
     write_raw(p, "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", bytes_of(d, 16));
