@@ -21,28 +21,12 @@
 
 #include "models/core/error.h"
 #include "models/numerics/format_registry.h"
+#include "models/numerics/quant_util.h"
 #include "models/numerics/rng.h"
 
 namespace lbsim {
 
 namespace {
-
-uint32_t dfp_code(int64_t q, int bits) { return static_cast<uint32_t>(q) & ((1u << bits) - 1u); }
-
-double dfp_sign_extend(uint32_t code, int bits) {
-  const int64_t span = int64_t{1} << bits;
-  const int64_t v = static_cast<int64_t>(code & static_cast<uint32_t>(span - 1));
-  return static_cast<double>(v >= span / 2 ? v - span : v);
-}
-
-// Round half to even, independent of the floating-point environment (v - floor(v) is exact).
-double dfp_round_nearest(double v) {
-  const double f = std::floor(v);
-  const double d = v - f;
-  if (d > 0.5) return f + 1.0;
-  if (d < 0.5) return f;
-  return std::fmod(f, 2.0) == 0.0 ? f : f + 1.0;
-}
 
 class DfpFormat : public INumberFormat, public std::enable_shared_from_this<DfpFormat> {
  public:
@@ -59,25 +43,17 @@ class DfpFormat : public INumberFormat, public std::enable_shared_from_this<DfpF
   const FormatInfo& info() const override { return m_info; }
 
   double element_value(uint32_t code) const override {
-    return dfp_sign_extend(code, m_info.code_bits);
+    return static_cast<double>(sign_extend(code, m_info.code_bits));
   }
 
   QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
-    if (static_cast<int64_t>(x.data.size()) != numel(x.shape))
-      throw std::logic_error("Tensor data size does not match its shape");
-    for (size_t i = 0; i < x.data.size(); ++i) {
-      if (!std::isfinite(x.data[i]))
-        throw UserError(fmt::format(
-            "format '{}': input element {} (flat C-order index) of tensor {} is {}; dynamic "
-            "fixed point needs finite inputs",
-            m_info.name, i, shape_str(x.shape), std::isnan(x.data[i]) ? "NaN" : "infinite"));
-    }
+    require_finite(x, m_info.name, ctx.role);
     QTensor q;
     q.format = shared_from_this();
     q.shape = x.shape;
     q.role = ctx.role;
     q.tensor_scale = 1.0;
-    q.groups = groups_for(x.shape);
+    q.groups = channel_groups(x.shape, m_per_channel, m_axis, m_info.name);
 
     const int64_t n = numel(x.shape);
     std::vector<int64_t> group(static_cast<size_t>(n));
@@ -102,12 +78,11 @@ class DfpFormat : public INumberFormat, public std::enable_shared_from_this<DfpF
       const double v = static_cast<double>(x.data[i]) / q.group_scale[group[i]];  // exact
       double r;
       if (m_stochastic) {
-        const double f = std::floor(v);
-        r = rng.uniform(static_cast<uint64_t>(i)) < v - f ? f + 1.0 : f;
+        r = round_stochastic(v, rng.uniform(static_cast<uint64_t>(i)));
       } else {
-        r = dfp_round_nearest(v);
+        r = round_half_even(v);
       }
-      q.codes[i] = dfp_code(static_cast<int64_t>(std::clamp(r, -qmax, qmax)), bits);
+      q.codes[i] = int_code(static_cast<int64_t>(std::clamp(r, -qmax, qmax)), bits);
     }
     return q;
   }
@@ -121,20 +96,6 @@ class DfpFormat : public INumberFormat, public std::enable_shared_from_this<DfpF
   }
 
  private:
-  // granularity=channel: one shared exponent per index of m_axis (negative counts from the last);
-  // the axis is checked against the tensor's rank here because only now is the rank known.
-  GroupMap groups_for(const Shape& shape) const {
-    if (!m_per_channel) return GroupMap::per_tensor(shape);
-    const int rank = static_cast<int>(shape.size());
-    const int a = m_axis < 0 ? m_axis + rank : m_axis;
-    if (a < 0 || a >= rank)
-      throw UserError(fmt::format(
-          "format '{}': granularity=channel uses axis={}, but the tensor {} has rank {} (valid "
-          "axes: {} .. {})",
-          m_info.name, m_axis, shape_str(shape), rank, -rank, rank - 1));
-    return GroupMap::per_axis(shape, a);
-  }
-
   FormatInfo m_info;
   int64_t m_qmax = 0;
   bool m_per_channel = false;

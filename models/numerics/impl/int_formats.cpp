@@ -20,6 +20,7 @@
 
 #include "models/core/error.h"
 #include "models/numerics/format_registry.h"
+#include "models/numerics/quant_util.h"
 #include "models/numerics/rng.h"
 
 namespace lbsim {
@@ -28,70 +29,12 @@ namespace {
 
 // ---- helpers shared by int and int4_sawb -------------------------------------------------------
 
-// Two's complement code of q in `bits` bits (q is within the format's range).
-uint32_t to_code(int64_t q, int bits) {
-  const uint32_t mask = bits >= 32 ? 0xFFFFFFFFu : ((1u << bits) - 1u);
-  return static_cast<uint32_t>(q) & mask;
-}
-
-// Inverse of to_code: the sign-extended integer of the low `bits` bits of code.
-double sign_extend(uint32_t code, int bits) {
-  const int64_t span = int64_t{1} << bits;
-  const int64_t v = static_cast<int64_t>(code & static_cast<uint32_t>(span - 1));
-  return static_cast<double>(v >= span / 2 ? v - span : v);
-}
-
-// Round to nearest, ties to even, independent of the floating-point environment's rounding mode.
-// v - floor(v) is exact for every double, so the tie test is exact.
-double round_half_even(double v) {
-  const double f = std::floor(v);
-  const double d = v - f;
-  if (d > 0.5) return f + 1.0;
-  if (d < 0.5) return f;
-  return std::fmod(f, 2.0) == 0.0 ? f : f + 1.0;
-}
-
-// Unbiased stochastic rounding: floor(v) + 1 with probability frac(v). Integers stay put
-// (u < 0 is never true), which makes quantization idempotent on grid values.
-double round_stochastic(double v, double u) {
-  const double f = std::floor(v);
-  return u < v - f ? f + 1.0 : f;
-}
-
-// Non-finite inputs cannot be max-scaled; name the first bad element so the user can find it.
-void require_finite(const Tensor& x, const std::string& format_name) {
-  if (static_cast<int64_t>(x.data.size()) != numel(x.shape))
-    throw std::logic_error("Tensor data size does not match its shape");
-  for (size_t i = 0; i < x.data.size(); ++i) {
-    if (!std::isfinite(x.data[i]))
-      throw UserError(fmt::format(
-          "format '{}': input element {} (flat C-order index) of tensor {} is {}; integer formats "
-          "need finite inputs",
-          format_name, i, shape_str(x.shape), std::isnan(x.data[i]) ? "NaN" : "infinite"));
-  }
-}
-
 // A positive scale rounded once to fp32. A quotient that underflows fp32 entirely becomes the
 // smallest subnormal (2^-149) so that x / s stays finite; the clamp absorbs the resulting error.
 double fp32_scale(double quotient) {
   float s = static_cast<float>(quotient);
   if (s == 0.0f) s = std::numeric_limits<float>::denorm_min();
   return static_cast<double>(s);
-}
-
-// Groups for granularity=tensor|channel. A negative axis counts from the last dimension. The
-// axis can only be checked against a concrete tensor, hence at quantize time.
-GroupMap make_groups(const Shape& shape, bool per_channel, int axis,
-                     const std::string& format_name) {
-  if (!per_channel) return GroupMap::per_tensor(shape);
-  const int rank = static_cast<int>(shape.size());
-  const int a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank)
-    throw UserError(fmt::format(
-        "format '{}': granularity=channel uses axis={}, but the tensor {} has rank {} (valid "
-        "axes: {} .. {})",
-        format_name, axis, shape_str(shape), rank, -rank, rank - 1));
-  return GroupMap::per_axis(shape, a);
 }
 
 // ---- int<n> ---------------------------------------------------------------------------------
@@ -110,16 +53,18 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
 
   const FormatInfo& info() const override { return m_info; }
 
-  double element_value(uint32_t code) const override { return sign_extend(code, m_info.code_bits); }
+  double element_value(uint32_t code) const override {
+    return static_cast<double>(sign_extend(code, m_info.code_bits));
+  }
 
   QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
-    require_finite(x, m_info.name);
+    require_finite(x, m_info.name, ctx.role);
     QTensor q;
     q.format = shared_from_this();
     q.shape = x.shape;
     q.role = ctx.role;
     q.tensor_scale = 1.0;
-    q.groups = make_groups(x.shape, m_per_channel, m_axis, m_info.name);
+    q.groups = channel_groups(x.shape, m_per_channel, m_axis, m_info.name);
 
     const int64_t n = numel(x.shape);
     std::vector<int64_t> group(static_cast<size_t>(n));
@@ -140,7 +85,7 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
       const double r = m_stochastic ? round_stochastic(v, rng.uniform(static_cast<uint64_t>(i)))
                                     : round_half_even(v);
       const double c = std::clamp(r, -static_cast<double>(m_qmax), static_cast<double>(m_qmax));
-      q.codes[i] = to_code(static_cast<int64_t>(c), m_info.code_bits);
+      q.codes[i] = int_code(static_cast<int64_t>(c), m_info.code_bits);
     }
     return q;
   }
@@ -195,7 +140,9 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
 
   const FormatInfo& info() const override { return m_info; }
 
-  double element_value(uint32_t code) const override { return sign_extend(code, 4); }
+  double element_value(uint32_t code) const override {
+    return static_cast<double>(sign_extend(code, 4));
+  }
 
   // Moments are accumulated in double in C order; clip and step are computed in double and the
   // step is rounded once to fp32. Clip rule (documented choice): SAWB's clip
@@ -208,7 +155,7 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
   // 2 * clip / 15, whose grid spans [0, 2 * clip] and so leaves the upper codes unused when clip
   // falls back to max|x|. An all-zero tensor has s = 1, codes 0.
   QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
-    require_finite(x, m_info.name);
+    require_finite(x, m_info.name, ctx.role);
     QTensor q;
     q.format = shared_from_this();
     q.shape = x.shape;
@@ -246,7 +193,7 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
     for (int64_t i = 0; i < n; ++i) {
       const double r = round_half_even(static_cast<double>(x.data[i]) / step);
       const double c = std::clamp(r, static_cast<double>(qn), static_cast<double>(qp));
-      q.codes[i] = to_code(static_cast<int64_t>(c), 4);
+      q.codes[i] = int_code(static_cast<int64_t>(c), 4);
     }
     return q;
   }

@@ -32,6 +32,7 @@
 
 #include "models/core/error.h"
 #include "models/numerics/format_registry.h"
+#include "models/numerics/quant_util.h"
 #include "models/numerics/rng.h"
 
 namespace lbsim {
@@ -42,13 +43,6 @@ constexpr uint32_t kLuqSignBit = 0x8;
 constexpr uint32_t kLuqMaxCode = 7;  // c = 7: alpha * 2^6
 constexpr double kFp32MinSubnormal = 0x1p-149;
 constexpr double kFp32MaxPow2 = 0x1p127;
-
-// floor(log2(a / b)) for finite a, b > 0, exactly (no rounded division involved).
-int floor_log2_ratio(double a, double b) {
-  int e = std::ilogb(a) - std::ilogb(b);
-  if (std::ldexp(b, e) > a) --e;
-  return e;
-}
 
 class LuqFormat final : public INumberFormat, public std::enable_shared_from_this<LuqFormat> {
  public:
@@ -75,19 +69,10 @@ class LuqFormat final : public INumberFormat, public std::enable_shared_from_thi
 
   QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
     const int64_t n = numel(x.shape);
-    if (static_cast<int64_t>(x.data.size()) != n)
-      throw std::logic_error("luq_fp4: tensor data size does not match its shape");
-
+    require_finite(x, m_info.name, ctx.role);
     double max_abs = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      float v = x.data[i];
-      if (!std::isfinite(v))
-        throw UserError(fmt::format(
-            "format 'luq_fp4': element {} of the {} tensor {} is {}; the format scales by max|x| "
-            "and needs finite values",
-            i, role_name(ctx.role), shape_str(x.shape), std::isnan(v) ? "NaN" : "infinite"));
-      max_abs = std::max(max_abs, static_cast<double>(std::fabs(v)));
-    }
+    for (int64_t i = 0; i < n; ++i)
+      max_abs = std::max(max_abs, static_cast<double>(std::fabs(x.data[i])));
 
     QTensor q;
     q.format = shared_from_this();

@@ -41,6 +41,7 @@
 
 #include "models/core/error.h"
 #include "models/numerics/format_registry.h"
+#include "models/numerics/quant_util.h"
 #include "models/numerics/rng.h"
 
 namespace lbsim {
@@ -78,13 +79,6 @@ bool parse_group_shape(const std::string& s, GroupShape& out) {
   if (errno != 0 || g < 1 || g > kMaxBlock) return false;
   out = {GroupShape::Kind::kBlock, static_cast<int64_t>(g), s};
   return true;
-}
-
-// floor(log2(a / b)) for finite a, b > 0, exactly (no rounded division involved).
-int floor_log2_ratio(double a, double b) {
-  int e = std::ilogb(a) - std::ilogb(b);
-  if (std::ldexp(b, e) > a) --e;
-  return e;
 }
 
 // Group of every element in C order, equal to GroupMap::group_of(i) for each i but computed with
@@ -148,21 +142,11 @@ class MlsFormat final : public INumberFormat, public std::enable_shared_from_thi
 
   QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
     const int64_t n = numel(x.shape);
-    if (static_cast<int64_t>(x.data.size()) != n)
-      throw std::logic_error("mls: tensor data size does not match its shape");
+    require_finite(x, m_info.name, ctx.role);
     const RoleConfig& rc = m_roles[static_cast<int>(ctx.role)];
 
     float s_t = 0.0f;
-    for (int64_t i = 0; i < n; ++i) {
-      float v = x.data[i];
-      if (!std::isfinite(v))
-        throw UserError(fmt::format(
-            "format '{}': element {} of the {} tensor {} is {}; the format scales by max|x| and "
-            "needs finite values",
-            m_info.name, i, role_name(ctx.role), shape_str(x.shape),
-            std::isnan(v) ? "NaN" : "infinite"));
-      s_t = std::max(s_t, std::fabs(v));
-    }
+    for (int64_t i = 0; i < n; ++i) s_t = std::max(s_t, std::fabs(x.data[i]));
     if (s_t == 0.0f) s_t = 1.0f;  // all-zero tensor: codes 0, every group at the smallest scale
 
     QTensor q;
