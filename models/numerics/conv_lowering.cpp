@@ -1,8 +1,6 @@
 // Convolution phases as GEMMs (contract: conv_lowering.h).
 #include "models/numerics/conv_lowering.h"
 
-#include <cmath>
-#include <cstring>
 #include <stdexcept>
 
 #include "models/core/error.h"
@@ -207,18 +205,6 @@ GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& sec
   return p;
 }
 
-namespace {
-
-float canonical(float v) {
-  if (std::isnan(v)) {
-    const uint32_t bits = 0x7FC00000u;
-    std::memcpy(&v, &bits, sizeof v);
-  }
-  return v;
-}
-
-}  // namespace
-
 Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry& g) {
   const int64_t hw_out = g.ho * g.wo, krs = g.c_in * g.r * g.s;
   const std::vector<float>& c = result.c;
@@ -264,7 +250,7 @@ Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry
                   acc = static_cast<float>(static_cast<double>(acc) + static_cast<double>(t));
                 }
               }
-              out.data[((n * g.c_in + ci) * g.h + h) * g.w + w] = canonical(acc);
+              out.data[((n * g.c_in + ci) * g.h + h) * g.w + w] = canonical_nan(acc);
             }
       break;
     }

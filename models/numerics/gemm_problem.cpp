@@ -1,6 +1,8 @@
 // GEMM lowering and K segmentation (contract: gemm_problem.h).
 #include "models/numerics/gemm_problem.h"
 
+#include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "models/core/error.h"
@@ -128,6 +130,14 @@ GemmProblem lower_gemm(const QTensor& a, const QTensor& b) {
   p.b = make_operand(b);
   p.segment();
   return p;
+}
+
+float canonical_nan(float v) {
+  if (std::isnan(v)) {
+    const uint32_t bits = 0x7FC00000u;
+    std::memcpy(&v, &bits, sizeof v);
+  }
+  return v;
 }
 
 }  // namespace lbsim

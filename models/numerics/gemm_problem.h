@@ -83,4 +83,8 @@ MacFamily mac_family(const FormatInfo& a, const FormatInfo& b);
 // A (M x K) and B (K x N) rank-2 tensors -> problem. Throws UserError on shape mismatch.
 GemmProblem lower_gemm(const QTensor& a, const QTensor& b);
 
+// v unchanged unless it is a NaN (any sign or payload), which becomes the canonical quiet NaN
+// 0x7FC00000 of the contract above; for routes that compute results in host float/double.
+float canonical_nan(float v);
+
 }  // namespace lbsim

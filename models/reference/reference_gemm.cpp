@@ -32,14 +32,6 @@ namespace lbsim {
 
 namespace {
 
-float canonical_nan_if(float v) {
-  if (std::isnan(v)) {
-    const uint32_t bits = 0x7FC00000u;
-    std::memcpy(&v, &bits, sizeof v);
-  }
-  return v;
-}
-
 bool is_pow2(double x) {
   if (!(x > 0.0) || !std::isfinite(x)) return false;
   int e = 0;
@@ -244,15 +236,14 @@ void run_float(const GemmProblem& p, GemmResult& out) {
       }
       const float fs[4] = {f0, f1, f2, f3};
       for (int q = 0; q < 4; ++q)
-        out.c[i * n + j + q] =
-            canonical_nan_if(static_cast<float>(static_cast<double>(fs[q]) * ts));
+        out.c[i * n + j + q] = canonical_nan(static_cast<float>(static_cast<double>(fs[q]) * ts));
     }
     for (; j < n; ++j) {
       const double* bc = &bt[j * k];
       float f = 0.0f;
       for (int64_t kk = 0; kk < k; ++kk) f = add_rne(f, ar[kk] * bc[kk]);
       // F * ts is exact in binary64 (24-bit F times a power of two or an fp32 ts): one rounding.
-      out.c[i * n + j] = canonical_nan_if(static_cast<float>(static_cast<double>(f) * ts));
+      out.c[i * n + j] = canonical_nan(static_cast<float>(static_cast<double>(f) * ts));
     }
   }
 }
@@ -432,7 +423,7 @@ void run_fixed(const GemmProblem& p, const AccumulatorSpec& spec, GemmResult& ou
       }
     }
     for (int64_t j = 0; j < n; ++j)
-      out.c[i * n + j] = canonical_nan_if(static_cast<float>(static_cast<double>(f[j]) * ts));
+      out.c[i * n + j] = canonical_nan(static_cast<float>(static_cast<double>(f[j]) * ts));
   }
 }
 

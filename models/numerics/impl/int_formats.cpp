@@ -1,10 +1,21 @@
-// Symmetric integer formats with fp32 scales (FormatInfo kind kInt, unit_log2 = 0):
+// Symmetric integer formats (FormatInfo kind kInt, unit_log2 = 0, tensor_scale = 1):
 //   int        int2..int16, max-scaled, one fp32 scale per tensor or per channel
-//              (s = RNE_fp32(max|x| / qmax), qmax = 2^(bits-1) - 1), nearest-even or stochastic.
+//              (s = RNE_fp32(max|x| / qmax), qmax = 2^(bits-1) - 1), nearest-even (default) or
+//              stochastic. An all-zero group keeps s = 1. group_scale_pow2 = false.
+//   dfp        dfp2..dfp16, dynamic fixed point, the number format of integer-arithmetic training
+//              (Ghaffari et al., NeurIPS 2022; seeds.md 3.2-3.5, 8 items 11-12, 9 "INT mapping").
+//              One shared exponent per tensor or per channel: with max|x| = f * 2^e_max,
+//              f in [0.5, 1) (frexp convention, so 2^(e_max-1) <= max|x| < 2^e_max), the group
+//              scale is the power of two s = 2^(e_max - (bits-1)); an all-zero group takes
+//              e_max = 0. x / s is exact, and max|x| / s lies in [2^(bits-2), 2^(bits-1)), so only
+//              a rounding carry at the top is clamped. Stochastic rounding by default (the paper's
+//              unbiased mapping) or nearest-even. group_scale_pow2 = true.
+//              int and dfp are one quantizer (IntFormat) that differs only in the scale rule:
+//              q = clamp(round(x / s), -qmax, qmax).
 //   int4_sawb  LUQ's forward quantizer (seeds.md 1.2, 8 item 9): SAWB clipping (Choi et al. 2018),
 //              one fp32 step per tensor, [-7, 7] for weights/errors, [0, 15] unsigned for
 //              non-negative (post-ReLU) activations, round to nearest even.
-// Contract shared by both (gemm_problem.h): the fp32 scale lives in group_scale, tensor_scale = 1;
+// Contract shared by all (gemm_problem.h): the scale lives in group_scale, tensor_scale = 1;
 // codes are two's complement integers masked to code_bits (or the plain unsigned value when
 // QTensor::unsigned_int), element_value(code) is the sign-extended integer.
 #include <fmt/format.h>
@@ -27,7 +38,7 @@ namespace lbsim {
 
 namespace {
 
-// ---- helpers shared by int and int4_sawb -------------------------------------------------------
+// ---- helpers shared by int, dfp and int4_sawb ---------------------------------------------------
 
 // A positive scale rounded once to fp32. A quotient that underflows fp32 entirely becomes the
 // smallest subnormal (2^-149) so that x / s stays finite; the clamp absorbs the resulting error.
@@ -37,17 +48,23 @@ double fp32_scale(double quotient) {
   return static_cast<double>(s);
 }
 
-// ---- int<n> ---------------------------------------------------------------------------------
+// ---- int<n> and dfp<n> ----------------------------------------------------------------------
+
+// How a group's scale follows from the group's max|x| (see the file comment).
+enum class ScaleRule {
+  kFp32Max,  // int: s = RNE_fp32(max|x| / qmax), all-zero group s = 1
+  kPow2Exp,  // dfp: s = 2^(e_max - (bits-1)) from frexp(max|x|), all-zero group e_max = 0
+};
 
 class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntFormat> {
  public:
-  IntFormat(int bits, bool per_channel, int axis, bool stochastic)
-      : m_per_channel(per_channel), m_axis(axis), m_stochastic(stochastic) {
-    m_info.name = fmt::format("int{}", bits);
+  IntFormat(ScaleRule rule, int bits, bool per_channel, int axis, bool stochastic)
+      : m_rule(rule), m_per_channel(per_channel), m_axis(axis), m_stochastic(stochastic) {
+    m_info.name = fmt::format("{}{}", rule == ScaleRule::kFp32Max ? "int" : "dfp", bits);
     m_info.kind = ElementKind::kInt;
     m_info.code_bits = bits;
     m_info.unit_log2 = 0;
-    m_info.group_scale_pow2 = false;
+    m_info.group_scale_pow2 = rule == ScaleRule::kPow2Exp;
     m_qmax = (int64_t{1} << (bits - 1)) - 1;
   }
 
@@ -73,54 +90,87 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
       group[i] = q.groups.group_of(i);
       gmax[group[i]] = std::max(gmax[group[i]], std::fabs(x.data[i]));
     }
-    // s = RNE_fp32(max|x| / qmax); an all-zero group keeps s = 1 (any s gives codes 0).
     q.group_scale.resize(gmax.size());
-    for (size_t g = 0; g < gmax.size(); ++g)
-      q.group_scale[g] = gmax[g] == 0.0f ? 1.0 : fp32_scale(static_cast<double>(gmax[g]) / m_qmax);
+    for (size_t g = 0; g < gmax.size(); ++g) q.group_scale[g] = group_scale(gmax[g]);
 
     const CounterRng rng(ctx.seed, ctx.tensor_id);
+    const double qmax = static_cast<double>(m_qmax);
     q.codes.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       const double v = static_cast<double>(x.data[i]) / q.group_scale[group[i]];
       const double r = m_stochastic ? round_stochastic(v, rng.uniform(static_cast<uint64_t>(i)))
                                     : round_half_even(v);
-      const double c = std::clamp(r, -static_cast<double>(m_qmax), static_cast<double>(m_qmax));
-      q.codes[i] = int_code(static_cast<int64_t>(c), m_info.code_bits);
+      q.codes[i] = int_code(static_cast<int64_t>(std::clamp(r, -qmax, qmax)), m_info.code_bits);
     }
     return q;
   }
 
   std::string describe() const override {
+    const bool fp32 = m_rule == ScaleRule::kFp32Max;
     return fmt::format(
-        "{}: symmetric integer [-{}, {}], fp32 scale max|x|/{} per {}, rounding {}", m_info.name,
-        m_qmax, m_qmax, m_qmax,
+        "{}: {} [-{}, {}], {} per {}, rounding {}", m_info.name,
+        fp32 ? "symmetric integer" : "dynamic fixed point", m_qmax, m_qmax,
+        fp32 ? fmt::format("fp32 scale max|x|/{}", m_qmax)
+             : fmt::format("power-of-two scale 2^(e_max-{})", m_info.code_bits - 1),
         m_per_channel ? fmt::format("channel (axis {})", m_axis) : std::string("tensor"),
         m_stochastic ? "stochastic" : "nearest (ties to even)");
   }
 
  private:
+  // The scale of a group whose largest magnitude is gmax (>= 0), by m_rule.
+  double group_scale(float gmax) const {
+    if (m_rule == ScaleRule::kFp32Max)
+      return gmax == 0.0f ? 1.0 : fp32_scale(static_cast<double>(gmax) / m_qmax);
+    int e_max = 0;
+    if (gmax != 0.0f) std::frexp(gmax, &e_max);
+    return std::ldexp(1.0, e_max - (m_info.code_bits - 1));
+  }
+
   FormatInfo m_info;
+  ScaleRule m_rule = ScaleRule::kFp32Max;
   int64_t m_qmax = 0;
   bool m_per_channel = false;
   int m_axis = 0;
   bool m_stochastic = false;
 };
 
-FormatPtr make_int(Params& p) {
+// What int and dfp declare differently: the scale rule and the texts and default of the options.
+struct IntFamilyOptions {
+  ScaleRule rule;
+  const char* granularity_meaning;
+  const char* rounding_default;  // listed first among the allowed values
+  const char* rounding_other;
+  const char* rounding_meaning;
+};
+
+FormatPtr make_int_family(Params& p, const IntFamilyOptions& o) {
   const int bits = static_cast<int>(p.get_int(
       "bits", 8, 2, 16, "element width; two's complement, symmetric range +-(2^(bits-1)-1)"));
-  const std::string gran = p.get_choice("granularity", "tensor", {"tensor", "channel"},
-                                        "one fp32 scale per tensor, or one per index of `axis`");
+  const std::string gran =
+      p.get_choice("granularity", "tensor", {"tensor", "channel"}, o.granularity_meaning);
   const int axis = static_cast<int>(
       p.get_int("axis", 0, -8, 7,
                 "channel axis for granularity=channel (negative counts from the last); checked "
                 "against the tensor rank when quantizing"));
-  const std::string rounding =
-      p.get_choice("rounding", "nearest", {"nearest", "stochastic"},
-                   "nearest = round half to even; stochastic = floor + Bernoulli(fraction)");
+  const std::string rounding = p.get_choice(
+      "rounding", o.rounding_default, {o.rounding_default, o.rounding_other}, o.rounding_meaning);
   if (p.has("axis") && gran != "channel")
     p.error("axis", "axis applies only with granularity=channel");
-  return std::make_shared<IntFormat>(bits, gran == "channel", axis, rounding == "stochastic");
+  return std::make_shared<IntFormat>(o.rule, bits, gran == "channel", axis,
+                                     rounding == "stochastic");
+}
+
+FormatPtr make_int(Params& p) {
+  return make_int_family(
+      p, {ScaleRule::kFp32Max, "one fp32 scale per tensor, or one per index of `axis`", "nearest",
+          "stochastic", "nearest = round half to even; stochastic = floor + Bernoulli(fraction)"});
+}
+
+FormatPtr make_dfp(Params& p) {
+  return make_int_family(
+      p, {ScaleRule::kPow2Exp, "one shared exponent per tensor, or one per index of `axis`",
+          "stochastic", "nearest",
+          "stochastic = floor + Bernoulli(fraction) (unbiased); nearest = half to even"});
 }
 
 // ---- int4_sawb ------------------------------------------------------------------------------
@@ -241,6 +291,11 @@ LBSIM_REGISTER(INumberFormat, "int",
                "symmetric integer, fp32 scale max|x|/(2^(bits-1)-1) per tensor or channel",
                make_int)
 LBSIM_REGISTER_FORMAT_ALIAS("int([0-9]+)", "int", {"bits"}, "int8")
+LBSIM_REGISTER(INumberFormat, "dfp",
+               "dynamic fixed point (integer training): power-of-two shared exponent per tensor "
+               "or channel",
+               make_dfp)
+LBSIM_REGISTER_FORMAT_ALIAS("dfp([0-9]+)", "dfp", {"bits"}, "dfp8")
 LBSIM_REGISTER(
     INumberFormat, "int4_sawb",
     "LUQ forward int4: SAWB-clipped per-tensor fp32 step, unsigned post-ReLU activations",
