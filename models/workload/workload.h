@@ -39,7 +39,7 @@ enum class OpKind { kGemm, kVector };
 struct Op {
   Phase phase = Phase::kFwd;
   OpKind kind = OpKind::kGemm;
-  std::string name;       // e.g. "gemm", "col2im", "bn_fwd", "relu_bwd", "sgd_momentum"
+  std::string name;  // e.g. "gemm", "col2im", "bn_fwd", "relu_bwd", "sgd_momentum"
   // kGemm: one GEMM of m x n x k per group, `groups` independent groups, repeated `samples` times
   int64_t m = 0, n = 0, k = 0, groups = 1, samples = 1;
   Role a_role = Role::kActivation;  // operand roles: fwd A = activation, B = weight;
@@ -57,8 +57,16 @@ struct LayerPrecision {
 };
 
 enum class LayerType {
-  kConv2d, kLinear, kMatmul, kPool, kBatchNorm, kLayerNorm, kActivation, kAdd,
-  kSoftmaxCrossEntropy, kEmbedding
+  kConv2d,
+  kLinear,
+  kMatmul,
+  kPool,
+  kBatchNorm,
+  kLayerNorm,
+  kActivation,
+  kAdd,
+  kSoftmaxCrossEntropy,
+  kEmbedding
 };
 const char* layer_type_name(LayerType t);  // "conv2d", "linear", "matmul", "pool", "batch_norm",
                                            // "layer_norm", "activation", "add",
@@ -99,8 +107,9 @@ struct LayerSpec {
   std::string kind;
   bool input_grad = true;  // false for the first layer: no dgrad (nothing upstream needs it)
   LayerPrecision precision;
-  std::map<std::string, std::string> tensors;  // optional .npy per role: "weight", "activation", "error"
-  std::vector<Op> ops;     // filled by expand_layer() (or read from a trace)
+  std::map<std::string, std::string>
+      tensors;          // optional .npy per role: "weight", "activation", "error"
+  std::vector<Op> ops;  // filled by expand_layer() (or read from a trace)
 };
 
 struct Workload {
