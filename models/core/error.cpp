@@ -16,13 +16,30 @@ void Diagnostics::error(const SourceLoc& loc, const std::string& key, const std:
   std::string where = loc.str();
   std::string line = where.empty() ? "error: " : where + ": error: ";
   if (!key.empty()) line += key + ": ";
-  m_lines.push_back(line + msg);
+  m_entries.push_back({loc, line + msg});
 }
 
-std::string Diagnostics::text() const { return join(m_lines, "\n"); }
+void Diagnostics::add_formatted(const SourceLoc& loc, const std::string& text) {
+  m_entries.push_back({loc, text});
+}
+
+std::string Diagnostics::text() const {
+  std::vector<Entry> sorted = m_entries;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) {
+    bool pa = a.loc.line > 0, pb = b.loc.line > 0;
+    if (pa != pb) return pa;  // positioned entries first
+    if (!pa) return false;
+    if (a.loc.file != b.loc.file) return a.loc.file < b.loc.file;
+    if (a.loc.line != b.loc.line) return a.loc.line < b.loc.line;
+    return a.loc.col < b.loc.col;
+  });
+  std::string out;
+  for (size_t i = 0; i < sorted.size(); ++i) out += (i ? "\n" : "") + sorted[i].text;
+  return out;
+}
 
 void Diagnostics::throw_if_any() const {
-  if (!m_lines.empty()) throw UserError(text());
+  if (!m_entries.empty()) throw UserError(text());
 }
 
 static size_t edit_distance(const std::string& a, const std::string& b) {

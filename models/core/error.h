@@ -23,16 +23,23 @@ class UserError : public std::runtime_error {
   explicit UserError(const std::string& msg) : std::runtime_error(msg) {}
 };
 
-// Collects every error of one validation pass, so that all of them are reported at once.
+// Collects every error of one validation pass, so that all of them are reported at once, sorted
+// by position (file, line, column; entries without a position keep their order at the end).
 class Diagnostics {
  public:
   void error(const SourceLoc& loc, const std::string& key, const std::string& msg);
-  bool empty() const { return m_lines.empty(); }
-  size_t count() const { return m_lines.size(); }
-  std::string text() const;   // one "loc: error: key: msg" per line, in the order reported
+  // An already formatted message (e.g. a nested UserError's text) sorted as if at loc.
+  void add_formatted(const SourceLoc& loc, const std::string& text);
+  bool empty() const { return m_entries.empty(); }
+  size_t count() const { return m_entries.size(); }
+  std::string text() const;   // one message per line, sorted by position
   void throw_if_any() const;  // throws UserError(text()) when there is at least one error
  private:
-  std::vector<std::string> m_lines;
+  struct Entry {
+    SourceLoc loc;
+    std::string text;
+  };
+  std::vector<Entry> m_entries;
 };
 
 // Closest candidate by edit distance, or "" when nothing is close enough to suggest.

@@ -4,30 +4,112 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace lbsim {
+
+namespace {
+
+SourceLoc mark_loc(const YAML::Node& n, const std::string& file) {
+  YAML::Mark m = n.Mark();
+  if (m.line < 0) return SourceLoc{file};
+  return SourceLoc{file, m.line + 1, m.column + 1};
+}
+
+bool parse_int(const std::string& text, int64_t& out) {
+  errno = 0;
+  char* end = nullptr;
+  long long x = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0) return false;
+  out = x;
+  return true;
+}
+
+}  // namespace
 
 Params::Params(std::string owner, std::map<std::string, ParamValue> values, SourceLoc where,
                std::string prefix)
     : m_owner(std::move(owner)),
       m_values(std::move(values)),
+      m_file(where.file),
       m_where(std::move(where)),
       m_prefix(std::move(prefix)) {}
+
+Params Params::from_yaml(std::string owner, const YAML::Node& map, const std::string& file,
+                         const std::string& key_path) {
+  return make_child(std::move(owner), map, file, key_path, std::make_shared<Diagnostics>(),
+                    nullptr);
+}
+
+Params Params::make_child(std::string owner, const YAML::Node& map, const std::string& file,
+                          const std::string& key_path, std::shared_ptr<Diagnostics> diag,
+                          std::shared_ptr<const std::map<std::string, SourceLoc>> overrides) {
+  Params p;
+  p.m_owner = std::move(owner);
+  p.m_file = file;
+  p.m_prefix = key_path;
+  p.m_where = map ? mark_loc(map, file) : SourceLoc{file};
+  p.m_diag = std::move(diag);
+  p.m_overrides = std::move(overrides);
+  if (!map || map.IsNull()) return p;
+  if (!map.IsMap()) {
+    p.m_diag->error(p.m_where, key_path, "expected a map of options");
+    return p;
+  }
+  for (const auto& kv : map) {
+    std::string key = kv.first.as<std::string>();
+    if (kv.second.IsScalar())
+      p.m_values[key] = {kv.second.Scalar(), mark_loc(kv.second, file)};
+    else
+      p.m_nodes[key] = kv.second;
+  }
+  return p;
+}
 
 std::string Params::path(const std::string& key) const {
   return m_prefix.empty() ? key : m_prefix + "." + key;
 }
 
+SourceLoc Params::loc_of(const std::string& key) const {
+  if (m_overrides) {
+    auto o = m_overrides->find(path(key));
+    if (o != m_overrides->end()) return o->second;
+  }
+  auto it = m_values.find(key);
+  if (it != m_values.end()) return it->second.loc;
+  auto nt = m_nodes.find(key);
+  if (nt != m_nodes.end()) return mark_loc(nt->second, m_file);
+  return m_where;
+}
+
+bool Params::has(const std::string& key) const {
+  return m_values.count(key) != 0 || m_nodes.count(key) != 0;
+}
+
 const ParamValue* Params::lookup(const std::string& key, std::string def_text, std::string allowed,
                                  const std::string& meaning) {
-  m_docs.push_back({key, std::move(def_text), std::move(allowed), meaning});
+  m_docs.push_back({key, std::move(def_text), allowed, meaning});
   auto it = m_values.find(key);
-  return it == m_values.end() ? nullptr : &it->second;
+  if (it != m_values.end()) return &it->second;
+  if (m_nodes.count(key)) error(key, fmt::format("expected a single value; allowed: {}", allowed));
+  return nullptr;
+}
+
+const YAML::Node* Params::lookup_node(const std::string& key, const std::string& allowed,
+                                      const std::string& meaning) {
+  m_docs.push_back({key, "", allowed, meaning});
+  auto it = m_nodes.find(key);
+  if (it != m_nodes.end()) return &it->second;
+  return nullptr;
 }
 
 void Params::error(const std::string& key, const std::string& msg) {
-  auto it = m_values.find(key);
-  m_diag.error(it == m_values.end() ? m_where : it->second.loc, path(key), msg);
+  m_diag->error(loc_of(key), path(key), msg);
+}
+
+void Params::add_formatted(const std::string& key, const std::string& text) {
+  m_diag->add_formatted(loc_of(key), text);
 }
 
 int64_t Params::get_int(const std::string& key, int64_t def, int64_t lo, int64_t hi,
@@ -35,10 +117,8 @@ int64_t Params::get_int(const std::string& key, int64_t def, int64_t lo, int64_t
   std::string allowed = fmt::format("integer in [{}, {}]", lo, hi);
   const ParamValue* v = lookup(key, std::to_string(def), allowed, meaning);
   if (!v) return def;
-  errno = 0;
-  char* end = nullptr;
-  long long x = std::strtoll(v->text.c_str(), &end, 10);
-  if (v->text.empty() || *end != '\0' || errno != 0) {
+  int64_t x = 0;
+  if (!parse_int(v->text, x)) {
     error(key, fmt::format("'{}' is not an integer; allowed: {}", v->text, allowed));
     return def;
   }
@@ -46,6 +126,19 @@ int64_t Params::get_int(const std::string& key, int64_t def, int64_t lo, int64_t
     error(key, fmt::format("{} is outside [{}, {}]", x, lo, hi));
     return def;
   }
+  return x;
+}
+
+int64_t Params::req_int(const std::string& key, int64_t lo, int64_t hi,
+                        const std::string& meaning) {
+  if (!has(key)) {
+    m_docs.push_back({key, "(required)", fmt::format("integer in [{}, {}]", lo, hi), meaning});
+    m_diag->error(m_where, path(key),
+                  fmt::format("missing; {} (integer in [{}, {}])", meaning, lo, hi));
+    return lo;
+  }
+  int64_t x = get_int(key, lo, lo, hi, meaning);
+  m_docs.back().default_text = "(required)";
   return x;
 }
 
@@ -96,20 +189,173 @@ std::string Params::get_string(const std::string& key, const std::string& def,
   return v ? v->text : def;
 }
 
-void Params::finish() {
+std::vector<int64_t> Params::get_int_list(const std::string& key, const std::vector<int64_t>& def,
+                                          int64_t lo, int64_t hi, const std::string& meaning) {
+  std::string allowed =
+      fmt::format("{} integers in [{}, {}] (a list, or one value for all)", def.size(), lo, hi);
+  std::string def_text = "[";
+  for (size_t i = 0; i < def.size(); ++i) def_text += (i ? ", " : "") + std::to_string(def[i]);
+  def_text += "]";
+  m_docs.push_back({key, def_text, allowed, meaning});
+  std::vector<std::string> texts;
+  auto sv = m_values.find(key);
+  auto nv = m_nodes.find(key);
+  if (sv != m_values.end()) {
+    texts.assign(def.size(), sv->second.text);
+  } else if (nv != m_nodes.end() && nv->second.IsSequence()) {
+    for (const auto& item : nv->second) {
+      if (!item.IsScalar()) {
+        error(key, "expected " + allowed);
+        return def;
+      }
+      texts.push_back(item.Scalar());
+    }
+  } else if (nv != m_nodes.end()) {
+    error(key, "expected " + allowed);
+    return def;
+  } else {
+    return def;
+  }
+  if (texts.size() != def.size()) {
+    error(key, fmt::format("has {} values; expected {}", texts.size(), allowed));
+    return def;
+  }
+  std::vector<int64_t> out(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (!parse_int(texts[i], out[i]) || out[i] < lo || out[i] > hi) {
+      error(key, fmt::format("'{}' is not allowed; expected {}", texts[i], allowed));
+      return def;
+    }
+  }
+  return out;
+}
+
+Params Params::child(const std::string& key, const std::string& owner, const std::string& meaning,
+                     bool required) {
+  const YAML::Node* n = lookup_node(key, "a map", meaning);
+  if (!n) {
+    if (m_values.count(key))
+      error(key, "expected a map of options");
+    else if (required)
+      m_diag->error(m_where, path(key), fmt::format("missing; {}", meaning));
+  }
+  Params c = make_child(owner, n ? *n : YAML::Node(), m_file, path(key), m_diag, m_overrides);
+  if (!n) c.m_where = m_where;
+  return c;
+}
+
+std::vector<Params> Params::list(const std::string& key, const std::string& owner,
+                                 const std::string& meaning, bool required) {
+  const YAML::Node* n = lookup_node(key, "a list of maps", meaning);
+  std::vector<Params> out;
+  if (!n) {
+    if (m_values.count(key))
+      error(key, "expected a list of maps");
+    else if (required)
+      m_diag->error(m_where, path(key), fmt::format("missing; {}", meaning));
+    return out;
+  }
+  if (!n->IsSequence()) {
+    error(key, "expected a list of maps");
+    return out;
+  }
+  size_t i = 0;
+  for (const auto& item : *n) {
+    std::string item_path = fmt::format("{}[{}]", path(key), i++);
+    out.push_back(make_child(owner, item, m_file, item_path, m_diag, m_overrides));
+  }
+  return out;
+}
+
+YAML::Node Params::node(const std::string& key, const std::string& default_text,
+                        const std::string& allowed, const std::string& meaning) {
+  m_docs.push_back({key, default_text, allowed, meaning});
+  auto it = m_nodes.find(key);
+  if (it != m_nodes.end()) return it->second;
+  auto sv = m_values.find(key);
+  if (sv == m_values.end()) return YAML::Node();
+  YAML::Node scalar(sv->second.text);
+  return scalar;
+}
+
+void Params::close() {
   std::vector<std::string> known;
   for (const auto& d : m_docs) known.push_back(d.key);
-  for (const auto& [key, value] : m_values) {
-    bool found = false;
-    for (const auto& k : known) found = found || k == key;
-    if (found) continue;
+  auto report = [&](const std::string& key) {
+    for (const auto& k : known)
+      if (k == key) return;
     std::string hint = did_you_mean(key, known);
-    m_diag.error(value.loc, path(key),
-                 fmt::format("unknown option for {}; allowed: {}{}", m_owner,
-                             known.empty() ? "(none)" : join(known),
-                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    m_diag->error(loc_of(key), path(key),
+                  fmt::format("unknown key for {}; allowed: {}{}", m_owner,
+                              known.empty() ? "(none)" : join(known),
+                              hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+  };
+  for (const auto& kv : m_values) report(kv.first);
+  for (const auto& kv : m_nodes) report(kv.first);
+}
+
+void Params::finish() {
+  close();
+  m_diag->throw_if_any();
+}
+
+ConfigFile ConfigFile::load(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw UserError(fmt::format("{}: error: cannot open file", path));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse(ss.str(), path);
+}
+
+ConfigFile ConfigFile::parse(const std::string& text, const std::string& name) {
+  ConfigFile c;
+  c.m_file = name;
+  try {
+    c.m_root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw UserError(fmt::format("{}:{}:{}: error: YAML syntax: {}", name, e.mark.line + 1,
+                                e.mark.column + 1, e.msg));
   }
-  m_diag.throw_if_any();
+  return c;
+}
+
+void ConfigFile::set_override(const std::string& assignment, int index) {
+  SourceLoc loc{fmt::format("<cmdline -p #{}>", index)};
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw UserError(fmt::format("{}: error: '{}' is not key.path=value", loc.str(), assignment));
+  std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t dot = key.find('.', start);
+    parts.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  for (const auto& p : parts)
+    if (p.empty())
+      throw UserError(fmt::format("{}: error: '{}' has an empty key component", loc.str(), key));
+  if (!m_root || m_root.IsNull()) m_root = YAML::Node(YAML::NodeType::Map);
+  // yaml-cpp nodes are handles: walk down with copies, creating maps as needed.
+  std::vector<YAML::Node> chain{m_root};
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = chain.back()[parts[i]];
+    if (!next || next.IsNull()) {
+      chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[parts[i]];
+    } else if (!next.IsMap()) {
+      throw UserError(fmt::format("{}: error: {}: '{}' is not a map", loc.str(), key, parts[i]));
+    }
+    chain.push_back(next);
+  }
+  chain.back()[parts.back()] = value;
+  m_overrides[key] = loc;
+}
+
+Params ConfigFile::root(const std::string& owner) const {
+  return Params::make_child(owner, m_root, m_file, "", std::make_shared<Diagnostics>(),
+                            std::make_shared<const std::map<std::string, SourceLoc>>(m_overrides));
 }
 
 }  // namespace lbsim

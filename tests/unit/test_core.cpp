@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "models/core/error.h"
 #include "models/core/params.h"
@@ -24,7 +25,7 @@ TEST_CASE("Params validates ranges, choices and unknown keys in one pass", "[cor
           std::string::npos);
     CHECK(msg.find("a.yaml:5:5: error: pe_array.weight_format.mode: 'fast' is not allowed; "
                    "allowed: exact, approx") != std::string::npos);
-    CHECK(msg.find("a.yaml:4:5: error: pe_array.weight_format.roundng: unknown option") !=
+    CHECK(msg.find("a.yaml:4:5: error: pe_array.weight_format.roundng: unknown key") !=
           std::string::npos);
     CHECK(msg.find("did you mean 'rounding'?") != std::string::npos);
   }
@@ -48,4 +49,94 @@ TEST_CASE("CounterRng is a pure function of (seed, tensor, index, stream)", "[co
   const int n = 100000;
   for (int i = 0; i < n; ++i) sum += a.uniform(i);
   CHECK(std::abs(sum / n - 0.5) < 3 * std::sqrt(1.0 / 12 / n));
+}
+
+TEST_CASE("ConfigFile: nested maps, lists, every error at once with file:line:col",
+          "[core][config]") {
+  // Columns are 1-based: "  rows: 0" puts the value at column 9.
+  ConfigFile f = ConfigFile::parse(
+      "clock_mhz: 500\n"
+      "pe_array:\n"
+      "  rows: 0\n"
+      "  cols: 32\n"
+      "  grup_size: 16\n"
+      "buffers:\n"
+      "  - name: ifmap\n"
+      "    size_bytes: 65536\n"
+      "  - name: filter\n"
+      "    size_bytes: big\n",
+      "arch.yaml");
+  Params root = f.root("architecture");
+  CHECK(root.get_int("clock_mhz", 1000, 1, 10000, "clock") == 500);
+  Params pe = root.child("pe_array", "PE array", "the MAC array", true);
+  CHECK(pe.get_int("rows", 32, 1, 4096, "PE rows") == 32);  // error -> default
+  CHECK(pe.get_int("cols", 32, 1, 4096, "PE cols") == 32);
+  pe.get_int("group_size", 16, 1, 1024, "group");
+  pe.close();
+  std::vector<Params> bufs = root.list("buffers", "buffer", "on-chip buffers");
+  REQUIRE(bufs.size() == 2);
+  for (Params& b : bufs) {
+    b.get_string("name", "", "any", "name");
+    b.get_int("size_bytes", 1024, 1, int64_t(1) << 40, "capacity");
+    b.close();
+  }
+  root.child("dram", "DRAM", "off-chip memory", true).close();
+  try {
+    root.finish();
+    FAIL("finish() must throw");
+  } catch (const UserError& e) {
+    std::string msg = e.what();
+    INFO(msg);
+    CHECK(msg.find("arch.yaml:3:9: error: pe_array.rows: 0 is outside [1, 4096]") !=
+          std::string::npos);
+    CHECK(msg.find("arch.yaml:5:14: error: pe_array.grup_size: unknown key for PE array; allowed: "
+                   "rows, cols, group_size (did you mean 'group_size'?)") != std::string::npos);
+    CHECK(msg.find("arch.yaml:10:17: error: buffers[1].size_bytes: 'big' is not an integer") !=
+          std::string::npos);
+    // A missing map is reported at the enclosing map (the document root, 1:1).
+    CHECK(msg.find("arch.yaml:1:1: error: dram: missing; off-chip memory") == 0);
+    // Sorted by position: line 3 before line 5 before line 10.
+    CHECK(msg.find(":3:9:") < msg.find(":5:14:"));
+    CHECK(msg.find(":5:14:") < msg.find(":10:17:"));
+  }
+}
+
+TEST_CASE("ConfigFile: -p overrides are validated and located on the command line",
+          "[core][config]") {
+  ConfigFile f = ConfigFile::parse("pe_array:\n  rows: 32\n  dataflow: ws\n", "a.yaml");
+  f.set_override("pe_array.rows=16", 1);
+  f.set_override("pe_array.dataflow=xs", 2);
+  f.set_override("dram.bandwidth_gbps=25.6", 3);  // creates the dram map
+  Params root = f.root("architecture");
+  Params pe = root.child("pe_array", "PE array", "");
+  CHECK(pe.get_int("rows", 8, 1, 4096, "") == 16);
+  CHECK(pe.get_choice("dataflow", "ws", {"ws", "os", "is"}, "") == "ws");
+  pe.close();
+  Params dram = root.child("dram", "DRAM", "");
+  CHECK(dram.get_double("bandwidth_gbps", 1, 0.001, 1e6, "") == Approx(25.6));
+  dram.close();
+  try {
+    root.finish();
+    FAIL("finish() must throw");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()) ==
+          "<cmdline -p #2>: error: pe_array.dataflow: 'xs' is not allowed; allowed: ws, os, is "
+          "(did you mean 'ws'?)");
+  }
+  CHECK_THROWS_WITH(f.set_override("rows", 4),
+                    "<cmdline -p #4>: error: 'rows' is not key.path=value");
+  CHECK_THROWS_WITH(f.set_override("pe_array.rows.x=1", 5),
+                    "<cmdline -p #5>: error: pe_array.rows.x: 'rows' is not a map");
+}
+
+TEST_CASE("ConfigFile: YAML syntax errors and lists of integers", "[core][config]") {
+  CHECK_THROWS_WITH(ConfigFile::parse("a: [1, 2\n", "bad.yaml"),
+                    Catch::Matchers::StartsWith("bad.yaml:2:1: error: YAML syntax:"));
+  CHECK_THROWS_WITH(ConfigFile::load("no_such.yaml"), "no_such.yaml: error: cannot open file");
+  ConfigFile f = ConfigFile::parse("kernel: [3, 5]\nstride: 2\npad: [1]\n", "l.yaml");
+  Params p = f.root("conv2d");
+  CHECK(p.get_int_list("kernel", {1, 1}, 1, 64, "") == std::vector<int64_t>{3, 5});
+  CHECK(p.get_int_list("stride", {1, 1}, 1, 64, "") == std::vector<int64_t>{2, 2});
+  CHECK(p.get_int_list("pad", {0, 0}, 0, 64, "") == std::vector<int64_t>{0, 0});
+  CHECK_THROWS_WITH(p.finish(), Catch::Matchers::Contains("l.yaml:3:6: error: pad: has 1 values"));
 }

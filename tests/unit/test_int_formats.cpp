@@ -559,7 +559,7 @@ TEST_CASE("spec strings, options and their errors", "[int][sawb][dfp]") {
   CHECK(contains(error_of([] { fmt_of("int8:bitz=4"); }), "did you mean 'bits'?"));
   CHECK(contains(error_of([] { fmt_of("int4_sawb:activation_range=pos"); }),
                  "allowed: auto, unsigned, signed"));
-  CHECK(contains(error_of([] { fmt_of("int4_sawb:rounding=stochastic"); }), "unknown option"));
+  CHECK(contains(error_of([] { fmt_of("int4_sawb:rounding=stochastic"); }), "unknown key"));
   CHECK(contains(error_of([] { fmt_of("int4_sawb:c1=-1"); }), "outside"));
 
   // YAML map form.
