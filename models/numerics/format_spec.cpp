@@ -6,6 +6,7 @@
 #include <map>
 #include <regex>
 
+#include "models/core/catalog.h"
 #include "models/core/error.h"
 #include "models/numerics/format_registry.h"
 
@@ -158,5 +159,11 @@ std::string describe_format_types() {
   }
   return out;
 }
+
+namespace {
+[[maybe_unused]] const bool kFormatsInCatalog = register_catalog_section(
+    {10, "Number formats (--format SPEC, YAML formats: {weight: SPEC, ...})",
+     describe_format_types});
+}  // namespace
 
 }  // namespace lbsim

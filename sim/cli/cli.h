@@ -1,6 +1,7 @@
-// Subcommand registration for the lbsim executable. Each add_*_commands installs subcommands whose
-// callbacks do the work; a callback throws lbsim::UserError for anything the user can fix (main()
-// prints it and exits 2) and reports other outcomes through set_exit_code().
+// Subcommand registration for the lbsim executable. Each cmd_*.cpp registers a function that
+// installs its subcommands (LBSIM_CLI_COMMANDS), so adding a command never edits main.cpp.
+// Callbacks throw lbsim::UserError for anything the user can fix (main() prints it and exits 2)
+// and report other outcomes through set_exit_code().
 #pragma once
 
 namespace CLI {
@@ -9,9 +10,21 @@ class App;
 
 namespace lbsim::cli {
 
-void add_numerics_commands(CLI::App& app);  // quantize, gemm, conv, list-types
-void add_demo_command(CLI::App& app);       // demo (the main job until the simulator lands)
+using AddCommands = void (*)(CLI::App& app);
+// `order` sorts the subcommands in --help (lower first).
+bool register_commands(AddCommands add, int order);
+void add_all_commands(CLI::App& app);
+
 void set_exit_code(int code);
 int exit_code();
 
 }  // namespace lbsim::cli
+
+#define LBSIM_CLI_CONCAT_INNER(a, b) a##b
+#define LBSIM_CLI_CONCAT(a, b) LBSIM_CLI_CONCAT_INNER(a, b)
+#define LBSIM_CLI_COMMANDS(FN, ORDER)                                                              \
+  namespace {                                                                                      \
+  [[maybe_unused]] const bool LBSIM_CLI_CONCAT(lbsim_cli_registered_,                              \
+                                               __LINE__) = ::lbsim::cli::register_commands(FN,     \
+                                                                                           ORDER); \
+  }

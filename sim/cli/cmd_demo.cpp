@@ -108,8 +108,6 @@ void cmd_demo(const DemoArgs& d) {
   set_exit_code(all_equal ? 0 : 1);
 }
 
-}  // namespace
-
 void add_demo_command(CLI::App& app) {
   auto args = std::make_shared<DemoArgs>();
   auto* c = app.add_subcommand(
@@ -125,5 +123,9 @@ void add_demo_command(CLI::App& app) {
       ->default_val(1);
   c->callback([args] { cmd_demo(*args); });
 }
+
+}  // namespace
+
+LBSIM_CLI_COMMANDS(add_demo_command, 10)
 
 }  // namespace lbsim::cli

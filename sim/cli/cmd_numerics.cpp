@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "models/core/catalog.h"
 #include "models/core/error.h"
 #include "models/core/npy.h"
 #include "models/mac/datapath_gemm.h"
@@ -21,8 +22,6 @@
 namespace lbsim::cli {
 
 namespace {
-
-int g_exit_code = 0;
 
 const std::vector<std::string> kRoles = {"weight", "activation", "error"};
 const std::vector<std::string> kEngines = {"reference", "datapath", "check"};
@@ -106,7 +105,7 @@ void report_engine(const EngineRun& run, const std::string& engine) {
     std::printf("check: MISMATCH in %llu of %zu outputs; first: %s\n",
                 static_cast<unsigned long long>(run.mismatches), run.result.c.size(),
                 run.first_mismatch.c_str());
-    g_exit_code = 1;
+    set_exit_code(1);
   }
 }
 
@@ -255,14 +254,9 @@ void cmd_conv(const ConvArgs& c) {
   report_engine(run, c.engine);
 }
 
-}  // namespace
-
-void set_exit_code(int code) { g_exit_code = code; }
-int exit_code() { return g_exit_code; }
-
 void add_numerics_commands(CLI::App& app) {
   auto* lt = app.add_subcommand("list-types", "List every registered component with its options");
-  lt->callback([] { std::fputs(describe_format_types().c_str(), stdout); });
+  lt->callback([] { std::fputs(catalog_text().c_str(), stdout); });
 
   auto qa = std::make_shared<QuantizeArgs>();
   auto* q =
@@ -339,5 +333,9 @@ void add_numerics_commands(CLI::App& app) {
   add_accumulator_flags(c, ca->acc_bits, ca->policy);
   c->callback([ca] { cmd_conv(*ca); });
 }
+
+}  // namespace
+
+LBSIM_CLI_COMMANDS(add_numerics_commands, 20)
 
 }  // namespace lbsim::cli

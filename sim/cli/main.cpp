@@ -1,16 +1,45 @@
-// lbsim: command-line entry point. Subcommands register themselves in cli.h's table.
+// lbsim: command-line entry point. Subcommands register themselves (sim/cli/cli.h).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "models/core/error.h"
 #include "sim/cli/cli.h"
+
+namespace lbsim::cli {
+
+namespace {
+int g_exit_code = 0;
+std::vector<std::pair<int, AddCommands>>& table() {
+  static std::vector<std::pair<int, AddCommands>> t;
+  return t;
+}
+}  // namespace
+
+bool register_commands(AddCommands add, int order) {
+  table().emplace_back(order, add);
+  return true;
+}
+
+void add_all_commands(CLI::App& app) {
+  auto t = table();
+  std::stable_sort(t.begin(), t.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& e : t) e.second(app);
+}
+
+void set_exit_code(int code) { g_exit_code = code; }
+int exit_code() { return g_exit_code; }
+
+}  // namespace lbsim::cli
 
 int main(int argc, char** argv) {
   CLI::App app{"lbsim: simulator of low-bit neural-network training accelerators"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
-  lbsim::cli::add_demo_command(app);
-  lbsim::cli::add_numerics_commands(app);
+  lbsim::cli::add_all_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
