@@ -3,6 +3,7 @@
 
 #include "models/core/error.h"
 #include "models/core/params.h"
+#include "models/core/stats.h"
 #include "models/numerics/rng.h"
 
 using namespace lbsim;
@@ -139,4 +140,28 @@ TEST_CASE("ConfigFile: YAML syntax errors and lists of integers", "[core][config
   CHECK(p.get_int_list("stride", {1, 1}, 1, 64, "") == std::vector<int64_t>{2, 2});
   CHECK(p.get_int_list("pad", {0, 0}, 0, 64, "") == std::vector<int64_t>{0, 0});
   CHECK_THROWS_WITH(p.finish(), Catch::Matchers::Contains("l.yaml:3:6: error: pad: has 1 values"));
+}
+
+TEST_CASE("StatGroup: counters registered once, bumped by reference, dumped as a tree",
+          "[core][stats]") {
+  StatGroup root("accelerator");
+  uint64_t& cycles = root.counter("cycles", "cycles", "simulated cycles");
+  StatGroup& pe = root.child("pe_array");
+  uint64_t& macs = pe.counter("mac_ops", "ops", "multiply-accumulates issued");
+  for (int i = 0; i < 3; ++i) macs += 10;
+  cycles = 7;
+  // References stay valid while more counters are registered.
+  for (int i = 0; i < 100; ++i) pe.counter("c" + std::to_string(i), "events", "filler");
+  macs += 1;
+  CHECK(root.value("pe_array.mac_ops") == 31);
+  CHECK(root.value("cycles") == 7);
+  CHECK(&root.child("pe_array") == &pe);
+  CHECK_THROWS_AS(root.value("pe_array.nope"), std::out_of_range);
+  CHECK_THROWS_AS(pe.counter("mac_ops", "ops", "again"), std::logic_error);
+  std::string j = root.to_json(-1);
+  CHECK(
+      j.find(
+          R"("accelerator":{"cycles":{"value":7,"unit":"cycles","meaning":"simulated cycles"})") !=
+      std::string::npos);
+  CHECK(j.find(R"("pe_array":{"mac_ops":{"value":31,"unit":"ops")") != std::string::npos);
 }
