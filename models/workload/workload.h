@@ -18,7 +18,9 @@
 //   matmul  (batched, no weights: C[b] = A[b] (m x k) x B[b] (k x n), `count` = b)
 //     fwd M = m, N = n, K = k;  dgrad dA: M = m, N = k, K = n and dB: M = k, N = n, K = m
 //   element-wise layers (batch_norm, layer_norm, activation, pool, add, softmax_cross_entropy,
-//   embedding) expand to vector ops in fwd and dgrad (and update for their parameters).
+//   embedding) expand to vector ops in fwd and dgrad; the parameter gradients of the norms and the
+//   embedding scatter are vector ops in wgrad (kept when input_grad is false); update for their
+//   parameters. ops_per_element per op: the table at the top of expand.cpp.
 // LUQ's SMP (`smp_samples` k > 1) multiplies the dgrad and wgrad GEMMs: each carries samples = k.
 #pragma once
 
