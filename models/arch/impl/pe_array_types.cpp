@@ -1,0 +1,185 @@
+// The shipped PE-array types (pe_array_types.h). Defaults per family follow
+// /work/shared/research/seeds.md §6: which format each family uses in each GEMM.
+#include "models/arch/pe_array_types.h"
+
+#include <fmt/format.h>
+
+#include "models/core/catalog.h"
+
+namespace lbsim {
+
+const char* element_kind_name(ElementKind k) {
+  switch (k) {
+    case ElementKind::kFloat:
+      return "float";
+    case ElementKind::kInt:
+      return "int";
+    case ElementKind::kLog:
+      return "log";
+    case ElementKind::kMls:
+      return "mls";
+  }
+  return "?";
+}
+
+namespace {
+
+int role_index(Role r) { return static_cast<int>(r); }
+
+// One table-driven class covers every shipped family: they differ only in data.
+class PeArrayType : public IPeArrayType {
+ public:
+  struct Spec {
+    std::string name, description;
+    std::string weight, activation, error;  // default format specs
+    std::vector<ElementKind> weight_kinds, activation_kinds, error_kinds;
+    bool fixed_point = false;
+    AccumulatorSpec accumulator;
+    std::string accumulator_text;
+  };
+  explicit PeArrayType(Spec s) : m_s(std::move(s)) {}
+
+  const std::string& name() const override { return m_s.name; }
+  const std::string& description() const override { return m_s.description; }
+  const std::string& default_format(Role r) const override {
+    const std::string* f[] = {&m_s.weight, &m_s.activation, &m_s.error};
+    return *f[role_index(r)];
+  }
+  const std::vector<ElementKind>& allowed_kinds(Role r) const override {
+    const std::vector<ElementKind>* k[] = {&m_s.weight_kinds, &m_s.activation_kinds,
+                                           &m_s.error_kinds};
+    return *k[role_index(r)];
+  }
+  bool fixed_point() const override { return m_s.fixed_point; }
+  AccumulatorSpec default_accumulator() const override { return m_s.accumulator; }
+  const std::string& accumulator_text() const override { return m_s.accumulator_text; }
+
+  std::vector<FormatProblem> validate(const FormatPtr& weight, const FormatPtr& activation,
+                                      const FormatPtr& error) const override {
+    std::vector<FormatProblem> out;
+    const FormatPtr* f[] = {&weight, &activation, &error};
+    for (Role r : {Role::kWeight, Role::kActivation, Role::kError}) {
+      const FormatPtr& fmt_ptr = *f[role_index(r)];
+      if (!fmt_ptr) continue;
+      const FormatInfo& info = fmt_ptr->info();
+      const auto& kinds = allowed_kinds(r);
+      bool ok = false;
+      std::vector<std::string> names;
+      for (ElementKind k : kinds) {
+        ok = ok || k == info.kind;
+        names.push_back(element_kind_name(k));
+      }
+      if (ok) continue;
+      out.push_back({r, fmt::format("'{}' is of kind {}; the {} PE array executes {} operands "
+                                    "of kind {} only (e.g. {})",
+                                    info.name, element_kind_name(info.kind), m_s.name, role_name(r),
+                                    join(names, " | "), default_format(r))});
+    }
+    return out;
+  }
+
+ private:
+  Spec m_s;
+};
+
+const std::vector<ElementKind> kFloat = {ElementKind::kFloat};
+const std::vector<ElementKind> kInt = {ElementKind::kInt};
+const std::vector<ElementKind> kLog = {ElementKind::kLog};
+const std::vector<ElementKind> kMls = {ElementKind::kMls};
+const std::string kFp32Acc = "fp32 (round to nearest even after every FMA, ascending k)";
+
+AccumulatorSpec acc(int bits) {
+  AccumulatorSpec a;
+  a.acc_bits = bits;
+  a.policy = OverflowPolicy::kSaturate;
+  return a;
+}
+
+Registry<IPeArrayType>::Maker maker(PeArrayType::Spec s) {
+  auto t = std::make_shared<const PeArrayType>(std::move(s));
+  return [t](Params&) -> std::shared_ptr<const IPeArrayType> { return t; };
+}
+
+PeArrayType::Spec float_spec(const std::string& name, const std::string& description,
+                             const std::string& w, const std::string& a, const std::string& e) {
+  return {name, description, w, a, e, kFloat, kFloat, kFloat, false, acc(32), kFp32Acc};
+}
+
+PeArrayType::Spec fixed_spec(const std::string& name, const std::string& description,
+                             const std::string& w, const std::string& a, const std::string& e,
+                             const std::vector<ElementKind>& error_kinds,
+                             const std::string& acc_text) {
+  const std::vector<ElementKind>& wa_kinds = error_kinds == kMls ? kMls : kInt;
+  return {name, description, w, a, e, wa_kinds, wa_kinds, error_kinds, true, acc(32), acc_text};
+}
+
+const PeArrayType::Spec kFp32 =
+    float_spec("fp32", "FP32 baseline: fp32 FMA array", "fp32", "fp32", "fp32");
+const PeArrayType::Spec kFp16 =
+    float_spec("fp16", "fp16 multipliers, fp32 accumulation", "fp16", "fp16", "fp16");
+const PeArrayType::Spec kBf16 =
+    float_spec("bf16", "bfloat16 multipliers, fp32 accumulation", "bf16", "bf16", "bf16");
+const PeArrayType::Spec kFp8 =
+    float_spec("fp8", "FP8 baseline: E4M3 weights/activations, E5M2 errors, fp32 accumulation",
+               "fp8_e4m3", "fp8_e4m3", "fp8_e5m2");
+const PeArrayType::Spec kIntArray =
+    fixed_spec("int", "integer array: int8 x int8 into int32, fp32 scale multiply per output",
+               "int8", "int8", "int8", kInt, "integer sum, then fp32 scale multiply per output");
+const PeArrayType::Spec kDfp = fixed_spec(
+    "dfp", "integer training (dynamic fixed point): int8 x int8 into int32, exponent add", "dfp8",
+    "dfp8", "dfp8", kInt, "integer sum, then shared-exponent add per output");
+const PeArrayType::Spec kLuq = fixed_spec(
+    "luq", "LUQ: int4 x int4 forward, int4 x log-fp4 shift-and-add backward", "int4_sawb",
+    "int4_sawb", "luq_fp4", kLog, "shift-and-add integer sum, then fp32 scale multiply");
+const PeArrayType::Spec kMlsArray = fixed_spec(
+    "mls", "MLS: tiny-float elements, intra-group fixed point, inter-group fp32", "mls_m1e2",
+    "mls_m1e2", "mls_m1e2", kMls, "intra-group fixed point, inter-group fp32 sum");
+
+}  // namespace
+
+LBSIM_REGISTER(IPeArrayType, kFp32.name, kFp32.description, maker(kFp32))
+LBSIM_REGISTER(IPeArrayType, kFp16.name, kFp16.description, maker(kFp16))
+LBSIM_REGISTER(IPeArrayType, kBf16.name, kBf16.description, maker(kBf16))
+LBSIM_REGISTER(IPeArrayType, kFp8.name, kFp8.description, maker(kFp8))
+LBSIM_REGISTER(IPeArrayType, kIntArray.name, kIntArray.description, maker(kIntArray))
+LBSIM_REGISTER(IPeArrayType, kDfp.name, kDfp.description, maker(kDfp))
+LBSIM_REGISTER(IPeArrayType, kLuq.name, kLuq.description, maker(kLuq))
+LBSIM_REGISTER(IPeArrayType, kMlsArray.name, kMlsArray.description, maker(kMlsArray))
+
+PeArrayTypePtr find_pe_array_type(const std::string& name) {
+  const auto* e = Registry<IPeArrayType>::find(name);
+  if (!e) return nullptr;
+  Params none("PE array type '" + name + "'", {}, SourceLoc{"<pe array type>"});
+  return e->make(none);
+}
+
+std::vector<std::string> pe_array_type_names() { return Registry<IPeArrayType>::names(); }
+
+std::string describe_pe_array_types() {
+  std::string out;
+  for (const auto& name : pe_array_type_names()) {
+    PeArrayTypePtr t = find_pe_array_type(name);
+    out += fmt::format("{}  -  {}\n", t->name(), t->description());
+    for (Role r : {Role::kWeight, Role::kActivation, Role::kError}) {
+      std::vector<std::string> kinds;
+      for (ElementKind k : t->allowed_kinds(r)) kinds.push_back(element_kind_name(k));
+      out += fmt::format("    {:<11} default {:<10} kinds: {}\n", role_name(r),
+                         t->default_format(r), join(kinds, " | "));
+    }
+    std::string acc_text = t->accumulator_text();
+    if (t->fixed_point()) {
+      AccumulatorSpec a = t->default_accumulator();
+      acc_text += fmt::format(" (default accumulator: {{bits: {}, overflow: {}}})", a.acc_bits,
+                              a.policy == OverflowPolicy::kWrap ? "wrap" : "saturate");
+    }
+    out += fmt::format("    accumulate  {}\n", acc_text);
+  }
+  return out;
+}
+
+namespace {
+[[maybe_unused]] const bool kPeTypesInCatalog = register_catalog_section(
+    {20, "PE array types (arch YAML pe_array.type)", describe_pe_array_types});
+}  // namespace
+
+}  // namespace lbsim
