@@ -47,7 +47,6 @@ struct LoadedTrace {
   Workload workload;               // ops filled (expanded or as recorded)
   bool shapes_chain = true;        // the file's shapes_chain
   std::vector<bool> recorded_ops;  // per layer: the file gave `ops` (not expanded)
-  bool any_recorded_ops() const;
 };
 
 // Reads and validates a trace file (format by extension, case-insensitive). LayerSpec::tensors
