@@ -21,8 +21,6 @@
 
 namespace lbsim {
 
-const char* element_kind_name(ElementKind k);  // "float", "int", "log", "mls"
-
 // One format the array cannot execute: the role it was given for and a message that names the
 // format, its kind and the kinds the array accepts for that role.
 struct FormatProblem {

@@ -15,28 +15,14 @@ bool is_fixed_kind(ElementKind k) {
   return k == ElementKind::kInt || k == ElementKind::kLog || k == ElementKind::kMls;
 }
 
-const char* kind_name(ElementKind k) {
-  switch (k) {
-    case ElementKind::kFloat:
-      return "float";
-    case ElementKind::kInt:
-      return "int";
-    case ElementKind::kLog:
-      return "log";
-    case ElementKind::kMls:
-      return "mls";
-  }
-  return "?";
-}
-
 }  // namespace
 
 MacFamily mac_family(const FormatInfo& a, const FormatInfo& b) {
   if (a.kind == ElementKind::kFloat && b.kind == ElementKind::kFloat) return MacFamily::kFloat;
   if (is_fixed_kind(a.kind) && is_fixed_kind(b.kind)) return MacFamily::kFixed;
   throw UserError("formats '" + a.name + "' and '" + b.name + "' cannot share a MAC array: '" +
-                  a.name + "' is a " + kind_name(a.kind) + " format and '" + b.name + "' is a " +
-                  kind_name(b.kind) +
+                  a.name + "' is a " + element_kind_name(a.kind) + " format and '" + b.name +
+                  "' is a " + element_kind_name(b.kind) +
                   " format; a GEMM needs two float formats (fp32 FMA datapath) or two of "
                   "int/log/mls (fixed-point integer datapath)");
 }

@@ -43,6 +43,7 @@ const char* role_name(Role r);          // "weight", "activation", "error"
 Role parse_role(const std::string& s);  // throws UserError listing the allowed names
 
 enum class ElementKind { kFloat, kInt, kLog, kMls };
+const char* element_kind_name(ElementKind k);  // "float", "int", "log", "mls"
 
 enum class FloatSpecials {
   kIeee,      // all-ones exponent: infinity (mantissa 0) or NaN (fp32, fp16, bf16, fp8_e5m2)

@@ -17,6 +17,20 @@ const char* role_name(Role r) {
   return "?";
 }
 
+const char* element_kind_name(ElementKind k) {
+  switch (k) {
+    case ElementKind::kFloat:
+      return "float";
+    case ElementKind::kInt:
+      return "int";
+    case ElementKind::kLog:
+      return "log";
+    case ElementKind::kMls:
+      return "mls";
+  }
+  return "?";
+}
+
 Role parse_role(const std::string& s) {
   if (s == "weight") return Role::kWeight;
   if (s == "activation") return Role::kActivation;

@@ -8,20 +8,6 @@
 
 namespace lbsim {
 
-const char* element_kind_name(ElementKind k) {
-  switch (k) {
-    case ElementKind::kFloat:
-      return "float";
-    case ElementKind::kInt:
-      return "int";
-    case ElementKind::kLog:
-      return "log";
-    case ElementKind::kMls:
-      return "mls";
-  }
-  return "?";
-}
-
 namespace {
 
 int role_index(Role r) { return static_cast<int>(r); }
