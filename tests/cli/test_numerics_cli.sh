@@ -1,25 +1,7 @@
 #!/usr/bin/env bash
 # CLI tests of quantize / gemm / conv on real .npy files. Usage: test_numerics_cli.sh path/to/lbsim
 # Python checks use Debian's /usr/bin/python3 with python3-numpy.
-set -euo pipefail
-LBSIM=$(realpath "$1")
-PY=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# Expects exit code 2, a message matching $2 on stderr, and that file $3 was not created.
-expect_user_error() {
-  local pattern=$1 out=$2; shift 2
-  set +e
-  "$LBSIM" "$@" >stdout.txt 2>stderr.txt
-  local rc=$?
-  set -e
-  [ $rc -eq 2 ] || fail "expected exit 2, got $rc for: $* ($(cat stderr.txt))"
-  grep -q -- "$pattern" stderr.txt || fail "stderr lacks '$pattern' for: $*: $(cat stderr.txt)"
-  [ ! -e "$out" ] || fail "$out was written although the command failed: $*"
-}
+source "$(dirname "$0")/common.sh" "$1"
 
 $PY - <<'PY'
 import numpy as np

@@ -1,27 +1,7 @@
 #!/usr/bin/env bash
 # CLI tests of `lbsim workload list|show|import-scalesim`. Usage: test_workload_cli.sh path/to/lbsim
 # Python checks use Debian's /usr/bin/python3 with python3-yaml.
-set -euo pipefail
-LBSIM=$(realpath "$1")
-PY=/usr/bin/python3
-DATA=$(realpath "$(dirname "$0")/../data")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# Expects exit code 2, a message matching $1 on stderr, and that file $2 was not created.
-expect_user_error() {
-  local pattern=$1 out=$2; shift 2
-  set +e
-  "$LBSIM" "$@" >stdout.txt 2>stderr.txt
-  local rc=$?
-  set -e
-  [ $rc -eq 2 ] || fail "expected exit 2, got $rc for: $* ($(cat stderr.txt))"
-  grep -q -- "$pattern" stderr.txt || fail "stderr lacks '$pattern' for: $*: $(cat stderr.txt)"
-  [ ! -e "$out" ] || fail "$out was written although the command failed: $*"
-  if ls | grep -q 'tmp-lbsim'; then fail "a temporary file was left behind: $*"; fi
-}
+source "$(dirname "$0")/common.sh" "$1"
 
 # `total <phase>` MACs from a `workload show` output file.
 total() { awk -v p="$2" '$1 == "total" && $2 == p { print $3 }' "$1"; }
