@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Tests of the PyTorch tracer workloads/tools/trace_torch.py: traces real training steps of
-# resnet18, mobilenet_v2 (batch 1, 3x64x64) and the two modules of
-# tests/data/tracer/attention_module.py, checks the layers and GEMM shapes against the rules of
-# models/workload/workload.h, the --dump-tensors files (shapes, and for a module run twice the
-# values, recomputed here), and that bad arguments exit 2 without writing anything.
-# Usage: test_tracer.sh [path/to/lbsim]   (the argument is accepted and not used)
+# resnet18, mobilenet_v2 (batch 1, 3x64x64 and 3x224x224), the two modules of
+# tests/data/tracer/attention_module.py and the one of tests/data/tracer/mixed_module.py, and
+# checks
+#   * the layers and GEMM shapes against the rules of models/workload/workload.h;
+#   * that lbsim loads every trace written (`lbsim workload show`), and that every trace's ops
+#     are the layer's own expansion by lbsim (models/workload/expand.cpp: op names, phases,
+#     element counts, GEMM shapes) less the phases that did not run;
+#   * the zoo cross-check: the 224x224 traces against `lbsim workload show resnet18|mobilenet_v2
+#     --batch 1 --out`, layer by layer by name (fields and every op);
+#   * the --dump-tensors files (shapes, and for a module run twice the values, recomputed here);
+#   * that bad arguments exit 2 without writing anything.
+# Usage: test_tracer.sh path/to/lbsim   (CTest passes the lbsim executable)
 # Skips (exit 0) only when Debian's /usr/bin/python3 cannot import torch.
 set -euo pipefail
 PY=/usr/bin/python3
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TRACER=$ROOT/workloads/tools/trace_torch.py
 ATTN=$ROOT/tests/data/tracer/attention_module.py
+MIXED=$ROOT/tests/data/tracer/mixed_module.py
+LBSIM=${1:-}
 export OMP_NUM_THREADS=1  # small models on a shared machine
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ next to tests/data/tracer/*.py
 
@@ -19,6 +28,9 @@ if ! $PY -c 'import torch' 2>/dev/null; then
     "python3-yaml python3-numpy); tracer not tested"
   exit 0
 fi
+
+[ -n "$LBSIM" ] && [ -x "$LBSIM" ] || { echo "usage: $0 path/to/lbsim" >&2; exit 2; }
+LBSIM=$(cd "$(dirname "$LBSIM")" && pwd)/$(basename "$LBSIM")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -34,8 +46,33 @@ trace --module "$ATTN:TinyTransformer" --batch 2 --input 8,32 --out attn.yaml \
   --dump-tensors adumps --layers attn.qkv
 trace --module "$ATTN:SharedAttention" --batch 1 --input 8,32 --out shared.yaml --seed 3 \
   --dump-tensors sdumps --layers attn.qkv.call0,attn.qkv.call1
+trace --module "$MIXED:MixedLayers" --batch 2 --input 1,10,10 --out mixed.yaml
+trace --model resnet18 --batch 1 --input 3,224,224 --out r18_224.yaml
+trace --model mobilenet_v2 --batch 1 --input 3,224,224 --out mbv2_224.yaml
+TRACES="r18.yaml mbv2.yaml attn.yaml shared.yaml mixed.yaml r18_224.yaml mbv2_224.yaml"
 
-ATTN="$ATTN" $PY - <<'PY'
+# lbsim loads every trace; and expands each trace's layers itself (the trace without its ops,
+# written back with the expansion by `workload show --out`) for the comparison below.
+lbsim() { "$LBSIM" "$@" >lbsim.txt 2>&1 || fail "lbsim $* exited $? ($(cat lbsim.txt))"; }
+$PY - $TRACES <<'PY'
+import sys
+import yaml
+for path in sys.argv[1:]:
+    with open(path) as f:
+        doc = yaml.safe_load(f)
+    for layer in doc["layers"]:
+        del layer["ops"]
+    with open("noops." + path, "w") as f:  # same directory: the tensors paths stay valid
+        yaml.safe_dump(doc, f, sort_keys=False)
+PY
+for t in $TRACES; do
+  lbsim workload show "$t"
+  lbsim workload show "noops.$t" --out "expanded.$t"
+done
+lbsim workload show resnet18 --batch 1 --out zoo_r18.yaml
+lbsim workload show mobilenet_v2 --batch 1 --out zoo_mbv2.yaml
+
+ATTN="$ATTN" MIXED="$MIXED" TRACES="$TRACES" $PY - <<'PY'
 import importlib.util
 import os
 import re
@@ -265,6 +302,127 @@ for i, (act, out) in enumerate(seen):
         got = np.load(f"sdumps/attn.qkv.call{i}.{role}.npy")
         check(got.shape == w.shape and np.allclose(got, w, rtol=1e-5, atol=1e-7),
               f"shared: attn.qkv.call{i}.{role} differs from the recomputed tensor")
+
+# ---- vector-op names, phases and element counts of the layer types the zoo does not cover
+spec = importlib.util.spec_from_file_location("mixed", os.environ["MIXED"])
+M = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(M)
+mx = load("mixed.yaml")
+check_common(mx, "mixed.yaml", "MixedLayers", 2, [1, M.SIDE, M.SIDE])
+check([l["name"] for l in mx["layers"]] == ["embed", "norm", "conv", "bn", "gelu", "maxpool",
+                                            "pool", "adapt", "drop", "head", "loss"],
+      f"mixed: layers {[l['name'] for l in mx['layers']]} (a Dropout with p=0 or "
+      "training=False runs nothing: not traced)")
+ML = by_name(mx)
+
+
+def vec_ops(l):
+    return [(o["phase"], o["name"], o["elements"]) for o in l["ops"] if o["op"] == "vector"]
+
+
+tokens = 2 * M.SIDE * M.SIDE
+pix = 2 * M.CH * M.SIDE * M.SIDE
+want = {
+    "embed": [("fwd", "embedding_gather", tokens * M.DIM),
+              ("wgrad", "embedding_scatter", tokens * M.DIM),
+              ("update", "sgd_momentum", M.VOCAB * M.DIM)],
+    "norm": [("fwd", "ln_fwd", tokens * M.DIM), ("wgrad", "ln_param_grad", tokens * M.DIM),
+             ("dgrad", "ln_bwd", tokens * M.DIM), ("update", "sgd_momentum", 2 * M.DIM)],
+    "bn": [("fwd", "bn_fwd", pix), ("dgrad", "bn_bwd", pix)],  # affine=False: no parameters
+    "gelu": [("fwd", "gelu_fwd", pix), ("dgrad", "gelu_bwd", pix)],
+    "maxpool": [("fwd", "maxpool_fwd", pix), ("dgrad", "maxpool_bwd", pix)],
+    "pool": [("fwd", "avgpool_fwd", pix // 4), ("dgrad", "avgpool_bwd", pix // 4)],
+    "adapt": [("fwd", "adaptive_avgpool_fwd", 2 * M.CH * M.ADAPT**2),
+              ("dgrad", "adaptive_avgpool_bwd", 2 * M.CH * M.ADAPT**2)],
+    "drop": [("fwd", "dropout_fwd", 2 * M.CH * M.ADAPT**2),
+             ("dgrad", "dropout_bwd", 2 * M.CH * M.ADAPT**2)],
+    "loss": [("fwd", "softmax_xent_fwd", 2 * M.CLASSES),
+             ("dgrad", "softmax_xent_bwd", 2 * M.CLASSES)],
+}
+for name, w in want.items():
+    got = vec_ops(ML[name]) if name in ML else None
+    check(got == w, f"mixed: {name}: vector ops {got}, want {w}")
+check(ML["embed"]["input_grad"] is False and ML["conv"]["input_grad"] is False,
+      "mixed: embed/conv read the network input: input_grad false")
+check("kernel" not in ML["adapt"] and ML["maxpool"]["kernel"] == [3, 3],
+      "mixed: an adaptive_avg pool has no window fields, a max pool has")
+# the attention's norm reads the network input: its parameter gradient (wgrad) without dgrad
+check(vec_ops(AL["norm"]) == [("fwd", "ln_fwd", 2 * A.TOKENS * A.DIM),
+                              ("wgrad", "ln_param_grad", 2 * A.TOKENS * A.DIM),
+                              ("update", "sgd_momentum", 2 * A.DIM)],
+      f"attention: norm ops {vec_ops(AL['norm'])}")
+check(vec_ops(L["maxpool"]) == [("fwd", "maxpool_fwd", 64 * 16 * 16),
+                                ("dgrad", "maxpool_bwd", 64 * 16 * 16)],
+      f"resnet18: maxpool ops {vec_ops(L['maxpool'])} (output elements)")
+
+
+# ---- every trace's ops = lbsim's own expansion of the layer (expanded.<trace>, written by
+# `lbsim workload show noops.<trace> --out`) less the phases that did not run, in its order.
+def resolved(layer):
+    """The layer's ops as lbsim resolves them: a GEMM without `groups` takes the expansion's
+    (the conv's groups, the matmul's count)."""
+    dflt = {"conv2d": layer.get("groups", 1), "matmul": layer.get("count", 1)}.get(layer["type"], 1)
+    return [(o["phase"], "gemm", o["m"], o["n"], o["k"], o.get("groups", dflt),
+             o.get("samples", 1)) if o["op"] == "gemm" else
+            (o["phase"], o["name"], o["elements"], o.get("ops_per_element")) for o in layer["ops"]]
+
+
+def is_subsequence(sub, seq):
+    it = iter(seq)
+    return all(any(x == y for y in it) for x in sub)
+
+
+for path in os.environ["TRACES"].split():
+    tr, ex = load(path), load("expanded." + path)
+    check([l["name"] for l in tr["layers"]] == [l["name"] for l in ex["layers"]],
+          f"{path}: lbsim's layers differ")
+    for lt, le in zip(tr["layers"], ex["layers"]):
+        got, full = resolved(lt), resolved(le)
+        check(is_subsequence(got, full), f"{path}: {lt['name']}: ops {got} are not lbsim's "
+              f"expansion {full} less the phases that did not run")
+        check([o for o in got if o[0] == "fwd"] == [o for o in full if o[0] == "fwd"],
+              f"{path}: {lt['name']}: fwd ops {got}, lbsim expands {full}")
+
+
+# ---- zoo cross-check: the 224x224 traces against lbsim's zoo, layer by layer by name. Known
+# naming differences: a module called again is "<path>.call<i>" in a trace, "<path>_<i>" in the
+# zoo (first call "<path>"); MobileNetV2's functional F.adaptive_avg_pool2d, which has no module
+# path, is "adaptive_avgpool" in a trace and "avgpool" in the zoo.
+def zoo_name(name, aliases):
+    m = re.fullmatch(r"(.*)\.call([0-9]+)", name)
+    if m:
+        name = m.group(1) if m.group(2) == "0" else f"{m.group(1)}_{m.group(2)}"
+    return aliases.get(name, name)
+
+
+for net, path, zpath, aliases in [("resnet18", "r18_224.yaml", "zoo_r18.yaml", {}),
+                                  ("mobilenet_v2", "mbv2_224.yaml", "zoo_mbv2.yaml",
+                                   {"adaptive_avgpool": "avgpool"})]:
+    tr, zoo = load(path), load(zpath)
+    check_common(tr, path, net, 1, [3, 224, 224])
+    tnames = [zoo_name(l["name"], aliases) for l in tr["layers"]]
+    znames = [l["name"] for l in zoo["layers"]]
+    only_t = [n for n in tnames if n not in znames]
+    only_z = [n for n in znames if n not in tnames]
+    check(tnames == znames,
+          f"{net}: layer names/order differ from the zoo: only traced {only_t}, only zoo {only_z}")
+    Z = by_name(zoo)
+    gemm_ops = updates = vec_layers = 0
+    for lt in tr["layers"]:
+        lz = Z.get(zoo_name(lt["name"], aliases))
+        if lz is None:
+            continue
+        ft = {k: v for k, v in lt.items() if k not in ("name", "ops")}
+        fz = {k: v for k, v in lz.items() if k not in ("name", "ops")}
+        check(ft == fz, f"{net}: {lt['name']}: fields {ft}, zoo {fz}")
+        got, want = resolved(lt), resolved(lz)
+        check(got == want, f"{net}: {lt['name']}: ops {got}, zoo {want}")
+        if got == want:
+            gemm_ops += sum(o[1] == "gemm" for o in got)
+            updates += sum(o[0] == "update" for o in got)
+            vec_layers += lt["type"] not in ("conv2d", "linear")
+    print(f"zoo cross-check {net}: {len(tnames)} layers, {gemm_ops} conv2d/linear GEMMs, "
+          f"{updates} updates, {vec_layers} element-wise layers equal")
 
 if errors:
     print("\n".join(errors), file=sys.stderr)

@@ -15,27 +15,38 @@ Contract (models/workload/workload.h is the authority for fields and expansion r
     torch.manual_seed(--seed): model construction, input = torch.randn(batch, *input),
     targets = torch.randint(0, classes, (rows,)).
   * Module forward hooks and full backward hooks (register_full_backward_hook) see the real
-    tensors of Conv2d, Linear, BatchNorm, LayerNorm, activation, 2-D pooling and Embedding
-    modules. A TorchFunctionMode active during the forward pass sees, outside those modules:
-    torch.matmul / bmm / mm / baddbmm and the @ operator (layer type matmul), F.linear (type
-    linear, named after the module owning the weight, e.g. MultiheadAttention's "<path>.in_proj"
-    and "<path>.out_proj"; nn.MultiheadAttention is traced through its functional body),
-    same-shape tensor adds (type add: residual adds, including `out += identity`), functional
-    activations (relu, gelu, silu, sigmoid, tanh, softmax) and functional 2-D pools.
+    tensors of Conv2d, Linear, BatchNorm, LayerNorm, activation (including Dropout), 2-D pooling
+    and Embedding modules. A TorchFunctionMode active during the forward pass sees, outside
+    those modules: torch.matmul / bmm / mm / baddbmm and the @ operator (layer type matmul),
+    F.linear (type linear, named after the module owning the weight, e.g. MultiheadAttention's
+    "<path>.in_proj" and "<path>.out_proj"; nn.MultiheadAttention is traced through its
+    functional body), same-shape tensor adds (type add: residual adds, including
+    `out += identity`), functional activations (relu, gelu, silu, sigmoid, tanh, softmax,
+    dropout) and functional 2-D pools.
+    A dropout that returns its input (p = 0, or training=False) runs nothing and is not traced.
   * Layers are written in execution order; a layer's name is the module path from
     named_modules(); functional ops are named "<innermost running module path>.<op>" (e.g.
-    "layer1.0.add", "attn.matmul"). A name that occurs more than once gets ".call<i>" on every
-    occurrence (i = 0, 1, ... in execution order).
+    "layer1.0.add", "attn.matmul", "attn.softmax"; pools "<path>.maxpool", ".avgpool",
+    ".adaptive_avgpool", ".adaptive_maxpool"). A name that occurs more than once gets
+    ".call<i>" on every occurrence (i = 0, 1, ... in execution order).
   * Ops follow the expansion rules of workload.h, but a phase is only emitted when it ran:
     dgrad when the layer's input got a gradient (conv/linear: grad_input[0] is not None in the
     backward hook, which sets input_grad: false otherwise; matmul: one dgrad GEMM per operand
     that got a gradient), wgrad when the weight got a gradient in that call, update
     (sgd_momentum over the parameters the optimizer stepped) once per parameter, on the first
     layer that uses it.
-  * Vector-op names: "<base>_fwd" / "<base>_bwd" with base bn, ln, <activation kind>,
-    <pool kind>_pool, add, softmax_ce, embedding; "col2im" with every conv dgrad GEMM;
-    "sgd_momentum" for updates. Vector element counts are totals over the batch. Element-wise
-    backward ops are in phase dgrad, except the embedding's scatter (wgrad).
+  * Vector ops are named, placed in phases and counted exactly as models/workload/expand.cpp
+    expands the layer (its table of ops_per_element is the authority): batch_norm bn_fwd (fwd),
+    bn_param_grad (wgrad, when the weight got a gradient), bn_bwd (dgrad); layer_norm ln_fwd,
+    ln_param_grad, ln_bwd likewise; activations "<kind>_fwd" / "<kind>_bwd"; pools
+    "<kind>pool_fwd" / "<kind>pool_bwd" (maxpool, avgpool, adaptive_avgpool) over the OUTPUT
+    elements batch*C*Ho*Wo; add add_fwd / add_bwd; the loss softmax_xent_fwd / softmax_xent_bwd
+    over rows*classes; embedding embedding_gather (fwd) and embedding_scatter (wgrad, no dgrad);
+    "col2im" with every conv dgrad GEMM; "sgd_momentum" for updates. Element counts are totals
+    over the batch. ops_per_element is not written: lbsim's loader takes it from the layer's own
+    expansion (the op of the same phase and name). Activation and pool kinds that expand.cpp
+    does not know (hardswish, leaky_relu, adaptive_max, ...) are traced under their own names
+    with a warning: lbsim rejects such a trace.
   * --dump-tensors DIR --layers a,b writes, for those conv2d/linear layers, the layer input
     (DIR/<layer>.activation.npy), the weight before the update (DIR/<layer>.weight.npy) and the
     gradient of the layer output (DIR/<layer>.error.npy), float32 C-order: conv NCHW / OIHW,
@@ -227,10 +238,43 @@ def matmul_ops(f, grad_a, grad_b):
     return ops
 
 
-def elementwise_ops(base, elements, bwd_phase, update):
-    ops = [vector("fwd", base + "_fwd", elements)]
-    if bwd_phase:
-        ops.append(vector(bwd_phase, base + "_bwd", elements))
+def elementwise_ops(layer_type, f, batch, dgrad, wgrad, update):
+    """Vector ops of an element-wise layer, as models/workload/expand.cpp names and counts them:
+    fwd, the parameter-gradient reduction (wgrad), the backward (dgrad), the update (in its
+    order). `dgrad` / `wgrad`: the layer's input / weight got a gradient. ops_per_element is left
+    out: lbsim's loader takes it from the layer's own expansion (same phase and name)."""
+    if layer_type == "pool":  # output elements; ops_per_element = the window
+        stem = f["kind"] + "pool"
+        fwd, bwd = stem + "_fwd", stem + "_bwd"
+        n = batch * f["channels"] * f["output_hw"][0] * f["output_hw"][1]
+    elif layer_type == "softmax_cross_entropy":  # per logit
+        fwd, bwd = "softmax_xent_fwd", "softmax_xent_bwd"
+        n = f.get("rows", batch) * f["classes"]
+    else:
+        fwd, bwd, n = {
+            "batch_norm": lambda: ("bn_fwd", "bn_bwd", batch * f["elements"]),
+            "layer_norm": lambda: ("ln_fwd", "ln_bwd", f["rows"] * f["features"]),
+            "activation": lambda: (f["kind"] + "_fwd", f["kind"] + "_bwd", batch * f["elements"]),
+            "add": lambda: ("add_fwd", "add_bwd", batch * f["elements"]),
+        }[layer_type]()
+    ops = [vector("fwd", fwd, n)]
+    param_grad = {"batch_norm": "bn_param_grad", "layer_norm": "ln_param_grad"}.get(layer_type)
+    if wgrad and param_grad:
+        ops.append(vector("wgrad", param_grad, n))
+    if dgrad:
+        ops.append(vector("dgrad", bwd, n))
+    if update:
+        ops.append(vector("update", "sgd_momentum", update))
+    return ops
+
+
+def embedding_ops(f, wgrad, update):
+    """Gather (fwd); the backward is the scatter-add into the weight gradient (wgrad): token ids
+    carry no gradient, so there is no dgrad."""
+    n = f["rows"] * f["dim"]
+    ops = [vector("fwd", "embedding_gather", n)]
+    if wgrad:
+        ops.append(vector("wgrad", "embedding_scatter", n))
     if update:
         ops.append(vector("update", "sgd_momentum", update))
     return ops
@@ -248,6 +292,16 @@ def adaptive_window(in_hw, out_hw):
     return kernel, stride, [0, 0]
 
 
+def pool_fields(kind, channels, in_hw, out_hw, window):
+    """Pool layer fields; window = (kernel, stride, padding). An adaptive_avg pool has none: lbsim
+    derives its window from input_hw and output_hw (adaptive_max, unknown to lbsim, keeps the
+    fixed window of adaptive_window())."""
+    f = dict(kind=kind, channels=channels, input_hw=in_hw, output_hw=out_hw)
+    if kind != "adaptive_avg":
+        f.update(kernel=window[0], stride=window[1], padding=window[2])
+    return f
+
+
 # ------------------------------------------------------------------------------------------------
 # Tracing
 
@@ -256,7 +310,7 @@ ACT_MODULES = {
     nn.ReLU: "relu", nn.ReLU6: "relu6", nn.GELU: "gelu", nn.SiLU: "silu",
     nn.Hardswish: "hardswish", nn.Hardsigmoid: "hardsigmoid", nn.Sigmoid: "sigmoid",
     nn.Tanh: "tanh", nn.LeakyReLU: "leaky_relu", nn.ELU: "elu", nn.Mish: "mish",
-    nn.Softmax: "softmax", nn.Hardtanh: "hardtanh", nn.PReLU: "prelu",
+    nn.Softmax: "softmax", nn.Hardtanh: "hardtanh", nn.PReLU: "prelu", nn.Dropout: "dropout",
 }
 POOL_MODULES = {nn.MaxPool2d: "max", nn.AvgPool2d: "avg", nn.AdaptiveAvgPool2d: "adaptive_avg",
                 nn.AdaptiveMaxPool2d: "adaptive_max"}
@@ -269,15 +323,33 @@ MATMUL_FUNCS = {torch.matmul: (0, 1), torch.bmm: (0, 1), torch.mm: (0, 1), T.mat
 ADD_FUNCS = {torch.add, T.add, T.__add__, T.__radd__, T.add_, T.__iadd__}
 ACT_FUNCS = {torch.relu: "relu", F.relu: "relu", T.relu: "relu", F.gelu: "gelu", F.silu: "silu",
              torch.sigmoid: "sigmoid", T.sigmoid: "sigmoid", torch.tanh: "tanh", T.tanh: "tanh",
-             torch.softmax: "softmax", F.softmax: "softmax", T.softmax: "softmax"}
+             torch.softmax: "softmax", F.softmax: "softmax", T.softmax: "softmax",
+             F.dropout: "dropout"}
 POOL_FUNCS = {F.max_pool2d: "max", F.avg_pool2d: "avg", F.adaptive_avg_pool2d: "adaptive_avg",
               F.adaptive_max_pool2d: "adaptive_max"}
+# The activation and pool kinds models/workload/expand.cpp can expand (its kActivations table and
+# expand_pool()); lbsim rejects a trace with any other kind.
+LBSIM_KINDS = {"activation": ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "softmax",
+                              "dropout"),
+               "pool": ("max", "avg", "adaptive_avg")}
 # Python-level functions whose body is traced (their nested torch calls are what runs).
 TRANSPARENT_FUNCS = {F.multi_head_attention_forward}
 
 
+def dropout_is_identity(func, args, kwargs):
+    """F.dropout that returns its input (p = 0 or training=False: nothing runs); False for other
+    functions."""
+    if func is not F.dropout:
+        return False
+    named = dict(zip(("input", "p", "training"), args))
+    named.update(kwargs)
+    return named.get("p", 0.5) == 0 or not named.get("training", True)
+
+
 def layer_type(m):
     """Layer type of a traced module, None for modules that are not traced themselves."""
+    if isinstance(m, nn.Dropout) and (m.p == 0 or not m.training):
+        return None  # returns its input: nothing runs
     if isinstance(m, nn.Conv2d):
         return "conv2d"
     if isinstance(m, nn.Linear):
@@ -478,8 +550,8 @@ class Tracer:
                 kernel = pair(m.kernel_size)
                 stride = pair(m.stride if m.stride is not None else m.kernel_size)
                 pad = pair(m.padding)
-            return dict(kind=POOL_MODULES[type(m)], channels=int(x.shape[1]), input_hw=in_hw,
-                        output_hw=out_hw, kernel=kernel, stride=stride, padding=pad)
+            return pool_fields(POOL_MODULES[type(m)], int(x.shape[1]), in_hw, out_hw,
+                               (kernel, stride, pad))
         assert ty == "embedding"
         return dict(vocab=m.num_embeddings, dim=m.embedding_dim, rows=x.numel())
 
@@ -516,7 +588,7 @@ class Tracer:
         if func in ADD_FUNCS and len(args) == 2 and tensors2:
             return self.add(func, args, kwargs)
         if func in ACT_FUNCS and args and isinstance(args[0], torch.Tensor) and \
-                args[0].is_floating_point():
+                args[0].is_floating_point() and not dropout_is_identity(func, args, kwargs):
             return self.activation(func, args, kwargs)
         if func in POOL_FUNCS and args and isinstance(args[0], torch.Tensor) and \
                 args[0].dim() == 4 and not kwargs.get("return_indices", False):
@@ -615,7 +687,7 @@ class Tracer:
     def pool(self, func, args, kwargs):
         x = args[0]
         kind = POOL_FUNCS[func]
-        rec = self.new("func", self.op_base(kind + "_pool"), "pool")
+        rec = self.new("func", self.op_base(kind + "pool"), "pool")
         y = func(self.probe(x, rec, "input_grad"), *args[1:], **kwargs)
         in_hw, out_hw = [int(x.shape[2]), int(x.shape[3])], [int(y.shape[2]), int(y.shape[3])]
         if kind.startswith("adaptive"):
@@ -627,8 +699,7 @@ class Tracer:
             kernel = pair(named["kernel_size"])
             stride = pair(named.get("stride") or named["kernel_size"])
             pad = pair(named.get("padding", 0))
-        rec.fields = dict(kind=kind, channels=int(x.shape[1]), input_hw=in_hw, output_hw=out_hw,
-                          kernel=kernel, stride=stride, padding=pad)
+        rec.fields = pool_fields(kind, int(x.shape[1]), in_hw, out_hw, (kernel, stride, pad))
         return y
 
     def mode(self):
@@ -662,29 +733,16 @@ def build_layers(records, batch, stepped):
             input_grad = fl["input_grad"] or fl["grad_a"] or fl["grad_b"]
             w = getattr(r.module, "weight", None)
             wgrad = fl["bwd"] and fl["weight_grad"] and w is not None and w.grad is not None
-        own_grads = any(p.grad is not None for p, _, _ in r.params)
         if r.type == "conv2d":
             ops = conv_ops(f, batch, input_grad, wgrad, update)
         elif r.type == "linear":
             ops = linear_ops(f, input_grad, wgrad, update)
         elif r.type == "matmul":
             ops = matmul_ops(f, fl["grad_a"], fl["grad_b"])
-        elif r.type == "embedding":  # its backward is the scatter into the weight gradient
-            ops = elementwise_ops("embedding", f["rows"] * f["dim"], "wgrad" if wgrad else None,
-                                  update)
+        elif r.type == "embedding":
+            ops = embedding_ops(f, wgrad, update)
         else:
-            base, elements = {
-                "batch_norm": lambda: ("bn", batch * f["elements"]),
-                "layer_norm": lambda: ("ln", f["rows"] * f["features"]),
-                "activation": lambda: (f["kind"], batch * f["elements"]),
-                "pool": lambda: (f["kind"] + "_pool",
-                                 batch * f["channels"] * f["input_hw"][0] * f["input_hw"][1]),
-                "add": lambda: ("add", batch * f["elements"]),
-                "softmax_cross_entropy": lambda: ("softmax_ce",
-                                                  f.get("rows", batch) * f["classes"]),
-            }[r.type]()
-            ran = input_grad or (r.kind == "module" and fl["bwd"] and own_grads)
-            ops = elementwise_ops(base, elements, "dgrad" if ran else None, update)
+            ops = elementwise_ops(r.type, f, batch, input_grad, wgrad, update)
         layer = {"name": r.name, "type": r.type}
         layer.update(f)
         layer["input_grad"] = bool(input_grad)
@@ -806,6 +864,14 @@ def trace(args):
         dump_recs.append(r)
 
     layers = build_layers(records, batch, stepped)
+    unknown = {}  # (layer type, kind) -> layer names
+    for layer in layers:
+        if layer["type"] in LBSIM_KINDS and layer["kind"] not in LBSIM_KINDS[layer["type"]]:
+            unknown.setdefault((layer["type"], layer["kind"]), []).append(layer["name"])
+    for (ltype, kind), lnames in unknown.items():
+        where = f"'{lnames[0]}'" + (f" and {len(lnames) - 1} more" if len(lnames) > 1 else "")
+        warn(f"{where}: {ltype} kind '{kind}' is not one lbsim expands (models/workload/expand.cpp:"
+             f" {', '.join(LBSIM_KINDS[ltype])}); lbsim will reject this trace")
 
     # Tensor files first, then the trace that references them.
     out_dir = os.path.dirname(os.path.abspath(args.out))
