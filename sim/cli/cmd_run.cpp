@@ -1,0 +1,162 @@
+// `lbsim run`: one training iteration (or inference pass) of a workload on an architecture in
+// timing mode (sim/top/simulate.h), with built-in defaults for everything: the embedded default
+// architecture, ResNet-20 on CIFAR-10 (zoo name resnet20) at batch 32, outputs in out/run.
+//
+// Contract: the architecture (file or default, with -p overrides), the workload and the whole
+// simulation must succeed before anything is written; then stats.json and layers.csv are written
+// to temporary files in --out and renamed into place, and the summary is printed. Any UserError
+// (bad arch, bad -p, unknown workload, a buffer too small for the smallest legal tile, fidelity:
+// cycle) reaches main(): message on stderr, exit 2, no file written. The output files are
+// deterministic (byte-identical for the same inputs): no wall time in them; the printed summary
+// shows the wall time and the SystemC delta-cycle count.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "models/arch/arch_loader.h"
+#include "models/core/error.h"
+#include "models/core/params.h"
+#include "models/workload/resolve.h"
+#include "sim/cli/cli.h"
+#include "sim/top/simulate.h"
+
+namespace lbsim::cli {
+
+namespace {
+
+struct RunArgs {
+  std::string arch;
+  std::string workload = "resnet20";
+  int64_t batch = 0;  // 0 = the spec's own (zoo: 32)
+  std::string out = "out/run";
+  std::vector<std::string> params;
+};
+
+ArchConfig run_arch(const RunArgs& a) {
+  if (!a.arch.empty()) return load_arch(a.arch, a.params);
+  ConfigFile f = ConfigFile::parse(default_arch_yaml(), "<built-in default>");
+  for (size_t i = 0; i < a.params.size(); ++i) f.set_override(a.params[i], static_cast<int>(i + 1));
+  return parse_arch(f);
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.close();
+  if (!f) throw UserError(fmt::format("{}: error: cannot write", path.string()));
+}
+
+std::string mb(int64_t bytes) { return fmt::format("{:.3f} MB", static_cast<double>(bytes) / 1e6); }
+
+void print_summary(const ArchConfig& arch, const Workload& w, const RunResult& r, double wall_s,
+                   const std::filesystem::path& out) {
+  std::printf("lbsim run: %s (%s %lldx%lld %s, %g MHz) | %s %s, batch %lld\n", arch.name.c_str(),
+              arch.pe.type.c_str(), static_cast<long long>(arch.pe.rows),
+              static_cast<long long>(arch.pe.cols), dataflow_name(arch.pe.dataflow), arch.clock_mhz,
+              w.network.c_str(), w.training ? "training iteration" : "inference pass",
+              static_cast<long long>(w.batch));
+  std::printf("ops:          %zu (%lld GEMM, %lld element-wise), %lld tiles, %lld jobs\n",
+              r.rows.size(), static_cast<long long>(r.gemm_ops),
+              static_cast<long long>(r.vector_ops), static_cast<long long>(r.tiles),
+              static_cast<long long>(r.jobs));
+  const double ms = static_cast<double>(r.total_cycles) / (arch.clock_mhz * 1000.0);
+  std::printf("total cycles: %lld (%.6f ms at %g MHz)\n", static_cast<long long>(r.total_cycles),
+              ms, arch.clock_mhz);
+  std::printf("utilisation:  %.2f %% (MACs %lld / (cycles x %lld x %lld))\n", 100.0 * r.utilization,
+              static_cast<long long>(r.total_macs), static_cast<long long>(arch.pe.rows),
+              static_cast<long long>(arch.pe.cols));
+  std::printf("DRAM:         read %s, write %s\n", mb(r.dram_read_bytes).c_str(),
+              mb(r.dram_write_bytes).c_str());
+  std::vector<size_t> idx(r.rows.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](size_t a, size_t b) { return r.rows[a].cycles > r.rows[b].cycles; });
+  std::printf("slowest layer ops:\n");
+  std::printf("  %-28s %-7s %-14s %12s %7s %12s %6s\n", "layer", "phase", "op", "cycles", "share",
+              "stall", "util");
+  for (size_t i = 0; i < std::min<size_t>(5, idx.size()); ++i) {
+    const OpRow& row = r.rows[idx[i]];
+    const double share =
+        r.total_cycles > 0 ? 100.0 * static_cast<double>(row.cycles) / r.total_cycles : 0.0;
+    std::printf("  %-28s %-7s %-14s %12lld %6.2f%% %12lld %5.1f%%\n", row.layer.c_str(),
+                row.phase.c_str(), row.op.c_str(), static_cast<long long>(row.cycles), share,
+                static_cast<long long>(row.stall_cycles), 100.0 * row.utilization);
+  }
+  std::printf("SystemC:      %llu delta cycles, wall %.3f s\n",
+              static_cast<unsigned long long>(r.events), wall_s);
+  std::printf("wrote:        %s, %s\n", (out / "stats.json").string().c_str(),
+              (out / "layers.csv").string().c_str());
+}
+
+void cmd_run(const RunArgs& a) {
+  ArchConfig arch = run_arch(a);
+  require_timing_fidelity(arch);  // before the workload is resolved: fail fast
+  Workload w = resolve_workload(a.workload, a.batch);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  RunResult r = simulate(arch, w);
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  RunInfo info;
+  info.workload_spec = a.workload;
+  const std::string json = stats_json(arch, w, info, r);
+  const std::string csv = layers_csv(r.rows);
+
+  const std::filesystem::path out(a.out);
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec || !std::filesystem::is_directory(out))
+    throw UserError(fmt::format("{}: error: cannot create the output directory{}", a.out,
+                                ec ? ": " + ec.message() : std::string()));
+  const std::filesystem::path json_path = out / "stats.json", csv_path = out / "layers.csv";
+  const std::filesystem::path json_tmp = out / "stats.json.tmp-lbsim",
+                              csv_tmp = out / "layers.csv.tmp-lbsim";
+  try {
+    write_file(json_tmp, json);
+    write_file(csv_tmp, csv);
+    std::filesystem::rename(json_tmp, json_path);
+    std::filesystem::rename(csv_tmp, csv_path);
+  } catch (const std::exception& e) {
+    std::filesystem::remove(json_tmp, ec);
+    std::filesystem::remove(csv_tmp, ec);
+    if (dynamic_cast<const UserError*>(&e)) throw;
+    throw UserError(fmt::format("{}: error: cannot write the outputs: {}", a.out, e.what()));
+  }
+  print_summary(arch, w, r, wall_s, out);
+}
+
+void add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  auto* c = app.add_subcommand(
+      "run", "Simulate one training iteration (timing mode); write stats.json and layers.csv");
+  c->add_option("--arch", args->arch,
+                "Architecture YAML (default: the built-in arch_configs/default.yaml)");
+  c->add_option("--workload", args->workload,
+                "Model-zoo name, trace file (.yaml/.json) or SCALE-Sim topology (.csv)")
+      ->default_val("resnet20");
+  c->add_option("--batch", args->batch,
+                "Batch size (default: the workload's own; 32 for zoo networks)")
+      ->check(CLI::Range(int64_t{1}, int64_t{2147483647}));
+  c->add_option("--out", args->out, "Output directory (created)")->default_val("out/run");
+  c->add_option("-p,--param", args->params,
+                "Override one architecture key: -p pe_array.rows=16 (repeatable)")
+      ->allow_extra_args(false);
+  c->callback([args] { cmd_run(*args); });
+}
+
+}  // namespace
+
+LBSIM_CLI_COMMANDS(add_run_command, 5)
+
+}  // namespace lbsim::cli

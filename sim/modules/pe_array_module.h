@@ -1,0 +1,38 @@
+// PE array at tile level (timing fidelity). For each loaded GEMM job, in order: take an ofmap slot
+// (the half of the ofmap buffer its results go to; it is freed when the DMA store has drained
+// it), be busy for exactly the job's compute cycles (the closed-form systolic cycles of its folds,
+// models/mac/systolic.h), then count the SRAM traffic the tiling model charges the tile (operand
+// reads; partial-sum and output reads and writes of the ofmap buffer), release the ifmap and filter
+// slots, and pass the job to the quant unit. The array never waits for memory inside a job: stalls
+// happen only between jobs, when the next one has not arrived.
+#pragma once
+
+#include <systemc>
+
+#include "models/core/stats.h"
+#include "sim/modules/buffer_module.h"
+#include "sim/modules/cycle_clock.h"
+#include "sim/modules/run_ledger.h"
+#include "sim/modules/work_job.h"
+
+namespace lbsim {
+
+class PeArrayModule : public sc_core::sc_module {
+ public:
+  sc_core::sc_fifo_in<WorkJob> in;    // loaded jobs from the DMA
+  sc_core::sc_fifo_out<WorkJob> out;  // computed jobs to the quant unit
+  sc_core::sc_port<IBufferIf> ifmap, filter, ofmap;
+
+  SC_HAS_PROCESS(PeArrayModule);
+  PeArrayModule(sc_core::sc_module_name name, bool unified, const CycleClock& clock,
+                RunLedger& ledger, StatGroup& stats);
+
+ private:
+  void run();
+  bool m_unified;
+  const CycleClock& m_clock;
+  RunLedger& m_ledger;
+  uint64_t &m_compute, &m_busy, &m_macs, &m_folds, &m_jobs;
+};
+
+}  // namespace lbsim

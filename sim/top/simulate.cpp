@@ -1,0 +1,129 @@
+#include "sim/top/simulate.h"
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <systemc>
+
+#include "models/core/error.h"
+#include "sim/modules/run_ledger.h"
+#include "sim/top/accelerator_top.h"
+
+// libsystemc references sc_main; lbsim has its own main() and starts the kernel from simulate(),
+// so this entry point is never called.
+int sc_main(int, char*[]) { return 1; }
+
+namespace lbsim {
+
+namespace {
+bool g_elaborated = false;
+}  // namespace
+
+void require_timing_fidelity(const ArchConfig& arch) {
+  if (arch.pe.cycle_fidelity)
+    throw UserError(
+        "error: pe_array.fidelity: cycle fidelity arrives with the cycle-level issue; use "
+        "fidelity: timing");
+}
+
+RunResult simulate(const ArchConfig& arch, const Workload& workload) {
+  require_timing_fidelity(arch);
+  SimPlan plan = plan_simulation(arch, workload);  // user errors surface here, before SystemC
+  if (g_elaborated)
+    throw std::logic_error("simulate(): SystemC elaborates once per process; run another process");
+  g_elaborated = true;
+  setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+
+  // Kept alive until exit: SystemC owns its process tree until the simulation context dies.
+  static SimPlan* s_plan = nullptr;
+  static RunLedger* s_ledger = nullptr;
+  s_plan = new SimPlan(std::move(plan));
+  s_ledger = new RunLedger();
+  s_ledger->ops.resize(s_plan->ops.size());
+  RunResult r;
+  r.stats = std::make_unique<StatGroup>("accelerator");
+  auto* top = new AcceleratorTop("accelerator", arch, *s_plan, *s_ledger, *r.stats);
+  sc_core::sc_start();
+  if (!top->controller().finished())
+    throw std::logic_error("simulate(): the simulation stopped before the last op completed");
+
+  const SimPlan& p = *s_plan;
+  r.total_cycles = top->controller().end_cycle();
+  r.events = sc_core::sc_delta_count();
+  r.gemm_ops = p.gemm_ops;
+  r.vector_ops = p.vector_ops;
+  r.tiles = p.tiles;
+  r.jobs = p.items;
+  const double pes = static_cast<double>(arch.pe.rows) * static_cast<double>(arch.pe.cols);
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    const OpWork& w = p.ops[i];
+    const OpTally& t = s_ledger->ops[i];
+    OpRow row;
+    row.layer = w.layer;
+    row.phase = phase_name(w.phase);
+    row.op = w.op;
+    row.m = w.m;
+    row.n = w.n;
+    row.k = w.k;
+    row.macs = t.macs;
+    row.folds = w.folds;  // the op's folds (T-chunk tiles run segments of them)
+    row.cycles = t.end - t.start;
+    row.compute_cycles = t.compute_cycles;
+    row.stall_cycles = row.cycles - row.compute_cycles;
+    row.utilization = row.cycles > 0
+                          ? static_cast<double>(t.macs) / (static_cast<double>(row.cycles) * pes)
+                          : 0.0;
+    row.ifmap_sram_read_bytes = t.ifmap_sram_read_bytes;
+    row.filter_sram_read_bytes = t.filter_sram_read_bytes;
+    row.ofmap_sram_write_bytes = t.ofmap_sram_write_bytes;
+    row.dram_read_bytes = t.dram_read_bytes;
+    row.dram_write_bytes = t.dram_write_bytes;
+    row.quant_ops = t.quant_ops;
+    row.vector_ops = t.vector_ops;
+    r.total_macs += t.macs;
+    if (w.kind == OpKind::kGemm) r.compute_cycles += t.compute_cycles;
+    r.dram_read_bytes += t.dram_read_bytes;
+    r.dram_write_bytes += t.dram_write_bytes;
+    r.rows.push_back(std::move(row));
+  }
+  r.utilization = r.total_cycles > 0 ? static_cast<double>(r.total_macs) /
+                                           (static_cast<double>(r.total_cycles) * pes)
+                                     : 0.0;
+  return r;
+}
+
+std::string stats_json(const ArchConfig& arch, const Workload& workload, const RunInfo& info,
+                       const RunResult& r) {
+  nlohmann::ordered_json run;
+  run["arch"] = arch.name;
+  run["arch_source"] = arch.source;
+  run["pe_array"] = {{"type", arch.pe.type},
+                     {"rows", arch.pe.rows},
+                     {"cols", arch.pe.cols},
+                     {"dataflow", dataflow_name(arch.pe.dataflow)}};
+  run["clock_mhz"] = arch.clock_mhz;
+  run["workload"] = workload.network;
+  run["workload_spec"] = info.workload_spec;
+  run["batch"] = workload.batch;
+  run["training"] = workload.training;
+  run["total_cycles"] = r.total_cycles;
+  run["time_ms"] = static_cast<double>(r.total_cycles) / (arch.clock_mhz * 1000.0);
+  run["compute_cycles"] = r.compute_cycles;
+  run["total_macs"] = r.total_macs;
+  run["utilization"] = r.utilization;
+  run["dram_read_bytes"] = r.dram_read_bytes;
+  run["dram_write_bytes"] = r.dram_write_bytes;
+  run["ops"] = r.rows.size();
+  run["gemm_ops"] = r.gemm_ops;
+  run["vector_ops"] = r.vector_ops;
+  run["tiles"] = r.tiles;
+  run["jobs"] = r.jobs;
+  run["systemc_delta_cycles"] = r.events;
+  nlohmann::ordered_json out;
+  out["run"] = run;
+  nlohmann::ordered_json tree = nlohmann::ordered_json::parse(r.stats->to_json());
+  out["stats"] = tree[r.stats->name()];
+  return out.dump(2) + "\n";
+}
+
+}  // namespace lbsim
