@@ -132,7 +132,7 @@ class ArchParser {
       pe.error("type", fmt::format("missing; the PE array type, one of: {}", join(types)));
     out.rows = pe.get_int("rows", 32, 1, 4096, "PE rows");
     out.cols = pe.get_int("cols", 32, 1, 4096, "PE columns");
-    out.dataflow = parse_dataflow(pe.get_choice("dataflow", "ws", {"ws", "os", "is"},
+    out.dataflow = parse_dataflow(pe.get_choice("dataflow", "os", {"ws", "os", "is"},
                                                 "ws = weight, os = output, is = input stationary"));
     out.cycle_fidelity =
         pe.get_choice("fidelity", "timing", {"timing", "cycle"},

@@ -225,7 +225,7 @@ TEST_CASE("default_arch() is the embedded arch_configs/default.yaml (MLS <1,2> 3
   ss << in.rdbuf();
   CHECK(std::string(default_arch_yaml()) == ss.str());
   CHECK(builtin.pe.type == "mls");
-  CHECK(builtin.pe.dataflow == Dataflow::kWs);
+  CHECK(builtin.pe.dataflow == Dataflow::kOs);
   CHECK(builtin.pe.accumulator.acc_bits == 32);
   CHECK(builtin.pe.accumulator.policy == OverflowPolicy::kSaturate);
 }
@@ -382,7 +382,7 @@ TEST_CASE("name defaults to the file stem; summary names the essentials", "[arch
   CHECK(a.name == "my_array");
   std::string s = arch_summary(a);
   CHECK(s.find("my_array (dir/my_array.yaml, schema v1), clock 1000 MHz\n") == 0);
-  CHECK(s.find("pe_array: mls 32x32, dataflow ws, fidelity timing\n") != std::string::npos);
+  CHECK(s.find("pe_array: mls 32x32, dataflow os, fidelity timing\n") != std::string::npos);
   CHECK(s.find("formats: weight mls_m1e2, activation mls_m1e2, error mls_m1e2") !=
         std::string::npos);
   CHECK(s.find("global 512 KiB, 1 bank x 64-bit words") != std::string::npos);

@@ -220,7 +220,8 @@ TEST_CASE("bits per element: code bits plus amortised group scales") {
 }
 
 TEST_CASE("GEMM ops: operand bits, outputs, quant work, compute cycles by hand") {
-  ArchConfig a = default_arch();  // mls_m1e2 32x32 ws, 32 lanes, 32 quant elements per cycle
+  ArchConfig a = default_arch();  // mls_m1e2 32x32, 32 lanes, 32 quant elements per cycle
+  a.pe.dataflow = Dataflow::kWs;  // the hand-derived figures below are weight-stationary
   Workload w = one_layer(fc_layer());
   SimPlan p = plan_simulation(a, w);
   REQUIRE(p.ops.size() == 4);
@@ -307,6 +308,7 @@ TEST_CASE("vector chunks: enough for the buffers") {
 
 TEST_CASE("few tiles: a tile is split into fold steps with exact apportionment") {
   ArchConfig a = default_arch();
+  a.pe.dataflow = Dataflow::kWs;  // the hand-derived figures below are weight-stationary
   a.pe.rows = a.pe.cols = 4;
   LayerSpec l;
   l.name = "g";
@@ -402,6 +404,7 @@ TEST_CASE("a buffer too small for the smallest legal tile names the op") {
 
 TEST_CASE("scalesim_compat: one cycle less per GEMM op, taken off the last item") {
   ArchConfig a = default_arch();
+  a.pe.dataflow = Dataflow::kWs;  // the hand-derived figures below are weight-stationary
   a.pe.scalesim_compat = true;
   SimPlan p = plan_simulation(a, one_layer(fc_layer()));
   CHECK(p.ops[0].compute_cycles == 157);
