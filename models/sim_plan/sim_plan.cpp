@@ -243,6 +243,12 @@ void plan_gemm(const ArchConfig& arch, const LayerSpec& layer, const Op& op, For
     w.items += r.count * std::max<int64_t>(steps, 1);
   }
   w.items = checked_mul(w.items, w.repeats, "items");
+  // Memory stays bounded by the largest op, not the whole run: a long run list is dropped here
+  // and re-planned (deterministically, same result) by the WorkCursor when the op executes.
+  if (w.plan.runs.size() > kMaxKeptRuns) {
+    w.plan.runs.clear();
+    w.plan.runs.shrink_to_fit();
+  }
 }
 
 void plan_vector(const ArchConfig& arch, const LayerSpec& layer, const Op& op,
@@ -336,7 +342,13 @@ SimPlan plan_simulation(const ArchConfig& arch, const Workload& wl) {
 
 WorkCursor::WorkCursor(const OpWork& op, int64_t quant_elements_per_cycle)
     : m_op(op), m_qepc(std::max<int64_t>(quant_elements_per_cycle, 1)) {
-  if (op.kind == OpKind::kGemm) m_ofmap_total = op.demand.dram_write_ofmap_bytes;
+  if (op.kind != OpKind::kGemm) return;
+  m_ofmap_total = op.demand.dram_write_ofmap_bytes;
+  m_runs = &op.plan.runs;
+  if (op.items > 0 && op.plan.runs.empty()) {  // dropped by plan_simulation: plan again
+    m_replanned = std::make_unique<TilePlan>(plan_tiles(op.problem));
+    m_runs = &m_replanned->runs;
+  }
 }
 
 void WorkCursor::fill_quant(WorkItem& item, int64_t ofmap_bytes) {
@@ -386,7 +398,7 @@ bool WorkCursor::next(WorkItem& item) {
   if (m_emitted >= m_op.items) return false;
   item = WorkItem{};
   if (m_op.kind == OpKind::kGemm) {
-    const std::vector<TileRun>& runs = m_op.plan.runs;
+    const std::vector<TileRun>& runs = *m_runs;
     const TileRecord& t = runs[m_run].tile;
     const int64_t steps = std::max<int64_t>(std::min(m_op.steps_per_tile, t.folds), 1);
     const int64_t f = std::max<int64_t>(t.folds, 1);

@@ -82,6 +82,7 @@ namespace lbsim {
 constexpr int64_t kProbeExtent = 1024;  // longest reduction extent probed for group sizes
 constexpr int64_t kFewTiles = 8;        // ops with fewer tiles than this pipeline inside tiles
 constexpr int64_t kMaxSteps = 8;        // most steps per tile / fewest chunks per vector op
+constexpr size_t kMaxKeptRuns = 4096;   // longer tile-run lists are re-planned when the op runs
 constexpr double kPsumBits = 32;        // partial sums (fp32 or int32 accumulators)
 
 // What one operand format costs the timing model for one role.
@@ -179,6 +180,8 @@ class WorkCursor {
  private:
   void fill_quant(WorkItem& item, int64_t ofmap_bytes);
   const OpWork& m_op;
+  const std::vector<TileRun>* m_runs = nullptr;  // the op's runs, or m_replanned's
+  std::unique_ptr<TilePlan> m_replanned;
   int64_t m_qepc;
   int64_t m_emitted = 0;
   // GEMM position: repeat, run, index in run, step
