@@ -4,7 +4,12 @@
 //
 // Contract: the architecture (file or default, with -p overrides), the workload and the whole
 // simulation must succeed before anything is written; then stats.json and layers.csv are written
-// to temporary files in --out and renamed into place, and the summary is printed. Any UserError
+// to temporary files in --out and renamed into place, and the summary is printed. The energy hook
+// (models/energy) also writes actions.csv (the datapath actions of every op, counted from the
+// simulation plan) and energy.csv (those counts x the energy table: --energy, default the built-in
+// arch_configs/energy/45nm.yaml) and prints the energy by component; the table is loaded before
+// the simulation, so a bad table is a UserError with nothing written. `lbsim report --energy`
+// re-costs actions.csv with another table without re-simulating. Any UserError
 // (bad arch, bad -p, unknown workload, a buffer too small for the smallest legal tile, fidelity:
 // cycle) reaches main(): message on stderr, exit 2, no file written. The output files are
 // deterministic (byte-identical for the same inputs): no wall time in them; the printed summary
@@ -21,11 +26,15 @@
 #include <numeric>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
 #include "models/core/params.h"
+#include "models/energy/actions.h"
+#include "models/energy/cost.h"
+#include "models/energy/energy_table.h"
 #include "models/workload/resolve.h"
 #include "sim/cli/cli.h"
 #include "sim/top/simulate.h"
@@ -40,6 +49,8 @@ struct RunArgs {
   int64_t batch = 0;  // 0 = the spec's own (zoo: 32)
   std::string out = "out/run";
   std::vector<std::string> params;
+  std::string energy;       // energy table YAML ("" = built-in 45 nm)
+  int64_t energy_node = 0;  // 0 = the table's own node
 };
 
 ArchConfig run_arch(const RunArgs& a) {
@@ -98,10 +109,20 @@ void print_summary(const ArchConfig& arch, const Workload& w, const RunResult& r
               (out / "layers.csv").string().c_str());
 }
 
+EnergyTable run_energy_table(const RunArgs& a) {
+  std::vector<std::string> ov;
+  if (a.energy_node > 0) ov.push_back(fmt::format("node={}", a.energy_node));
+  return a.energy.empty() ? EnergyTable::builtin(ov) : EnergyTable::load(a.energy, ov);
+}
+
 void cmd_run(const RunArgs& a) {
   ArchConfig arch = run_arch(a);
   require_timing_fidelity(arch);  // before the workload is resolved: fail fast
+  const EnergyTable table = run_energy_table(a);
   Workload w = resolve_workload(a.workload, a.batch);
+  // Action counts come from the same plan simulate() builds (a planning error surfaces here).
+  const std::vector<OpActions> actions = count_actions(plan_simulation(arch, w), arch);
+  const EnergyReport energy = cost_actions(actions, table);
 
   const auto t0 = std::chrono::steady_clock::now();
   RunResult r = simulate(arch, w);
@@ -112,6 +133,8 @@ void cmd_run(const RunArgs& a) {
   info.workload_spec = a.workload;
   const std::string json = stats_json(arch, w, info, r);
   const std::string csv = layers_csv(r.rows);
+  const std::string actions_text = actions_csv(actions);
+  const std::string energy_text = energy_csv(energy);
 
   const std::filesystem::path out(a.out);
   std::error_code ec;
@@ -119,21 +142,24 @@ void cmd_run(const RunArgs& a) {
   if (ec || !std::filesystem::is_directory(out))
     throw UserError(fmt::format("{}: error: cannot create the output directory{}", a.out,
                                 ec ? ": " + ec.message() : std::string()));
-  const std::filesystem::path json_path = out / "stats.json", csv_path = out / "layers.csv";
-  const std::filesystem::path json_tmp = out / "stats.json.tmp-lbsim",
-                              csv_tmp = out / "layers.csv.tmp-lbsim";
+  const std::vector<std::pair<std::string, const std::string*>> files = {
+      {"stats.json", &json},
+      {"layers.csv", &csv},
+      {"actions.csv", &actions_text},
+      {"energy.csv", &energy_text}};
   try {
-    write_file(json_tmp, json);
-    write_file(csv_tmp, csv);
-    std::filesystem::rename(json_tmp, json_path);
-    std::filesystem::rename(csv_tmp, csv_path);
+    for (const auto& [name, text] : files) write_file(out / (name + ".tmp-lbsim"), *text);
+    for (const auto& [name, text] : files)
+      std::filesystem::rename(out / (name + ".tmp-lbsim"), out / name);
   } catch (const std::exception& e) {
-    std::filesystem::remove(json_tmp, ec);
-    std::filesystem::remove(csv_tmp, ec);
+    for (const auto& [name, text] : files) std::filesystem::remove(out / (name + ".tmp-lbsim"), ec);
     if (dynamic_cast<const UserError*>(&e)) throw;
     throw UserError(fmt::format("{}: error: cannot write the outputs: {}", a.out, e.what()));
   }
   print_summary(arch, w, r, wall_s, out);
+  std::printf("%s", energy_summary(energy, table).c_str());
+  std::printf("wrote:        %s, %s\n", (out / "actions.csv").string().c_str(),
+              (out / "energy.csv").string().c_str());
 }
 
 void add_run_command(CLI::App& app) {
@@ -152,6 +178,11 @@ void add_run_command(CLI::App& app) {
   c->add_option("-p,--param", args->params,
                 "Override one architecture key: -p pe_array.rows=16 (repeatable)")
       ->allow_extra_args(false);
+  c->add_option("--energy", args->energy,
+                "Energy table YAML (default: the built-in arch_configs/energy/45nm.yaml)");
+  c->add_option("--energy-node", args->energy_node,
+                "Technology node in nm for the energy table (one of its scaling.nodes)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   c->callback([args] { cmd_run(*args); });
 }
 

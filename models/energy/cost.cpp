@@ -1,0 +1,56 @@
+#include "models/energy/cost.h"
+
+#include <fmt/format.h>
+
+namespace lbsim {
+
+EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& table) {
+  EnergyReport r;
+  for (const OpActions& o : ops) {
+    for (const ActionCount& a : o.actions) {
+      EnergyRow row{o.layer, o.phase, o.op, action_component(a.key), a.key.text(), a.count, {}};
+      std::optional<double> unit = table.cost(a.key);
+      if (unit) {
+        row.pj = *unit * static_cast<double>(a.count);
+        r.by_component[row.component] += *row.pj;
+        r.by_phase[row.phase] += *row.pj;
+        r.total_pj += *row.pj;
+      } else {
+        r.uncosted[row.action] += a.count;
+      }
+      r.rows.push_back(std::move(row));
+    }
+  }
+  return r;
+}
+
+std::string energy_csv(const EnergyReport& r) {
+  std::string s = "layer,phase,op,component,action,count,pj\n";
+  for (const EnergyRow& row : r.rows)
+    s += fmt::format("{},{},{},{},{},{},{}\n", csv_field(row.layer), row.phase, csv_field(row.op),
+                     row.component, row.action, row.count,
+                     row.pj ? fmt::format("{:.9g}", *row.pj) : std::string());
+  return s;
+}
+
+std::string energy_summary(const EnergyReport& r, const EnergyTable& table) {
+  std::string s = fmt::format("energy:       {:.6g} uJ ({} nm, table {})\n", r.total_pj * 1e-6,
+                              table.node(), table.name().empty() ? table.file() : table.name());
+  for (const auto& [comp, pj] : r.by_component)
+    s += fmt::format("  {:<22} {:>14.6g} uJ {:6.2f} %\n", comp, pj * 1e-6,
+                     r.total_pj > 0 ? 100.0 * pj / r.total_pj : 0.0);
+  std::string phases;
+  for (const char* ph : {"fwd", "dgrad", "wgrad", "update"}) {
+    auto it = r.by_phase.find(ph);
+    if (it != r.by_phase.end())
+      phases += fmt::format("{}{} {:.6g} uJ", phases.empty() ? "" : ", ", ph, it->second * 1e-6);
+  }
+  if (!phases.empty()) s += "  by phase: " + phases + "\n";
+  if (!r.uncosted.empty()) {
+    s += "uncosted actions (no table entry; not in the totals):\n";
+    for (const auto& [action, count] : r.uncosted) s += fmt::format("  {} x {}\n", action, count);
+  }
+  return s;
+}
+
+}  // namespace lbsim

@@ -1,0 +1,43 @@
+// Energy of a run = counted actions (models/energy/actions.h) x an energy table
+// (models/energy/energy_table.h), applied after the run (DESIGN.md §5).
+//
+// One row per (op, action): its component (action_component()), count and pJ = count x the
+// table's per-action energy at the table's node. An action the table does not cost is "uncosted":
+// its row keeps the count with an empty pJ field and it is listed in EnergyReport::uncosted; it
+// adds nothing to any total.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/energy/actions.h"
+#include "models/energy/energy_table.h"
+
+namespace lbsim {
+
+struct EnergyRow {
+  std::string layer, phase, op, component, action;  // action = ActionKey::text()
+  int64_t count = 0;
+  std::optional<double> pj;  // nullopt = uncosted
+};
+
+struct EnergyReport {
+  std::vector<EnergyRow> rows;                 // in op order, then action order
+  std::map<std::string, double> by_component;  // pJ
+  std::map<std::string, double> by_phase;      // pJ
+  double total_pj = 0;
+  std::map<std::string, int64_t> uncosted;  // action text -> total count
+};
+
+EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& table);
+
+// energy.csv: header "layer,phase,op,component,action,count,pj", RFC 4180 quoting, pj with 9
+// significant digits (empty when uncosted). Deterministic.
+std::string energy_csv(const EnergyReport& r);
+// Human-readable totals by component (uJ and share), by phase, then the uncosted actions.
+std::string energy_summary(const EnergyReport& r, const EnergyTable& table);
+
+}  // namespace lbsim

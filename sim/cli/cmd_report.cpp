@@ -1,0 +1,96 @@
+// `lbsim report --energy TABLE RUN_DIR`: re-costs a finished run with another energy table,
+// without re-simulating (DESIGN.md §5). Reads RUN_DIR/actions.csv (written by `lbsim run`),
+// multiplies every counted action by the table (models/energy/cost.h) and writes energy.csv
+// (default RUN_DIR/energy.csv; --out elsewhere) through a temporary file renamed into place, then
+// prints the energy by component and the uncosted actions. A bad table, a missing or malformed
+// actions.csv (unknown action names included) are UserErrors: exit 2, nothing written.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "models/core/error.h"
+#include "models/energy/actions.h"
+#include "models/energy/cost.h"
+#include "models/energy/energy_table.h"
+#include "sim/cli/cli.h"
+
+namespace lbsim::cli {
+
+namespace {
+
+struct ReportArgs {
+  std::string energy;
+  int64_t node = 0;
+  std::string run_dir;
+  std::string out;
+};
+
+void cmd_report(const ReportArgs& a) {
+  std::vector<std::string> ov;
+  if (a.node > 0) ov.push_back(fmt::format("node={}", a.node));
+  const EnergyTable table =
+      a.energy.empty() ? EnergyTable::builtin(ov) : EnergyTable::load(a.energy, ov);
+
+  const std::filesystem::path dir(a.run_dir);
+  const std::filesystem::path actions_path = dir / "actions.csv";
+  std::ifstream in(actions_path, std::ios::binary);
+  if (!in)
+    throw UserError(fmt::format("{}: error: cannot open (is {} the output directory of lbsim run?)",
+                                actions_path.string(), a.run_dir));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::vector<OpActions> ops = parse_actions_csv(ss.str(), actions_path.string());
+  const EnergyReport report = cost_actions(ops, table);
+  const std::string text = energy_csv(report);
+
+  const std::filesystem::path out =
+      a.out.empty() ? dir / "energy.csv" : std::filesystem::path(a.out);
+  const std::filesystem::path tmp = out.string() + ".tmp-lbsim";
+  std::error_code ec;
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f) {
+      std::filesystem::remove(tmp, ec);
+      throw UserError(fmt::format("{}: error: cannot write", out.string()));
+    }
+  }
+  std::filesystem::rename(tmp, out, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw UserError(fmt::format("{}: error: cannot write", out.string()));
+  }
+  std::printf("lbsim report: %s re-costed with %s (%zu ops)\n", a.run_dir.c_str(),
+              table.file().c_str(), ops.size());
+  std::printf("%s", energy_summary(report, table).c_str());
+  std::printf("wrote:        %s\n", out.string().c_str());
+}
+
+void add_report_command(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  auto* c = app.add_subcommand(
+      "report", "Re-cost a finished run (its actions.csv) with an energy table; write energy.csv");
+  c->add_option("--energy", args->energy,
+                "Energy table YAML (default: the built-in arch_configs/energy/45nm.yaml)");
+  c->add_option("--energy-node", args->node,
+                "Technology node in nm for the energy table (one of its scaling.nodes)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  c->add_option("--out", args->out, "Output file (default: RUN_DIR/energy.csv)");
+  c->add_option("run_dir", args->run_dir, "Output directory of lbsim run")->required();
+  c->callback([args] { cmd_report(*args); });
+}
+
+}  // namespace
+
+LBSIM_CLI_COMMANDS(add_report_command, 6)
+
+}  // namespace lbsim::cli

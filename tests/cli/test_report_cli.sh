@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `lbsim run` energy outputs and `lbsim report --energy TABLE RUN_DIR` (models/energy):
+#  * run writes actions.csv and energy.csv next to stats.json / layers.csv and prints the energy
+#    by component;
+#  * report re-costs the saved action counts with another table without re-simulating: the run's
+#    files are untouched, counts are identical, and energies scale exactly with the table (a table
+#    with every value doubled; the built-in table at 7 nm: logic x 0.094, SRAM x 0.08, DRAM x 1);
+#  * an action the table does not cost is listed as uncosted (empty pj);
+#  * bad tables (unknown action, missing source, negative energy) and a directory without
+#    actions.csv are user errors: exit 2, file:line:col, nothing written.
+ENERGY=$(realpath "$(dirname "$0")/../../arch_configs/energy/45nm.yaml")
+source "$(dirname "$0")/common.sh" "$1"
+
+"$LBSIM" run --out r1 >run.txt
+for f in stats.json layers.csv actions.csv energy.csv; do [ -f "r1/$f" ] || fail "r1 lacks $f"; done
+grep -q '^energy: ' run.txt || fail "run summary lacks the energy: $(cat run.txt)"
+grep -q '^  pe_array ' run.txt || fail "run summary lacks pe_array: $(cat run.txt)"
+grep -q 'uncosted' run.txt && fail "the default table leaves actions uncosted: $(cat run.txt)"
+cp -r r1 before
+
+# A second table: every pj and every formula doubled.
+$PY - "$ENERGY" double.yaml <<'PY'
+import sys, yaml
+t = yaml.safe_load(open(sys.argv[1]))
+for e in t["actions"].values():
+    if "pj" in e: e["pj"] = 2 * e["pj"]
+    else: e["formula"] = "2 * (" + e["formula"] + ")"
+yaml.safe_dump(t, open(sys.argv[2], "w"))
+PY
+"$LBSIM" report --energy double.yaml r1 --out double.csv >report.txt
+grep -q 'uncosted' report.txt && fail "report lists uncosted actions: $(cat report.txt)"
+"$LBSIM" report --energy-node 7 r1 --out node7.csv >/dev/null
+"$LBSIM" report --energy "$ENERGY" r1 >/dev/null  # default --out: r1/energy.csv, same table
+for f in stats.json layers.csv actions.csv energy.csv; do
+  cmp "before/$f" "r1/$f" || fail "report changed r1/$f"
+done
+
+$PY - r1/energy.csv double.csv node7.csv r1/actions.csv <<'PY' || fail "re-costing checks"
+import csv, sys
+def rows(p): return list(csv.DictReader(open(p)))
+base, dbl, n7, acts = (rows(p) for p in sys.argv[1:5])
+assert len(base) == len(dbl) == len(n7) == len(acts) > 100, (len(base), len(dbl), len(n7), len(acts))
+assert list(base[0].keys()) == ["layer", "phase", "op", "component", "action", "count", "pj"]
+factor = {"dram": 1.0, "pe_array": 0.094, "quant_unit": 0.094, "vector_unit": 0.094}
+comps = set()
+for b, d, s, a in zip(base, dbl, n7, acts):
+    key = (b["layer"], b["phase"], b["op"], b["action"], b["count"])
+    assert key == (d["layer"], d["phase"], d["op"], d["action"], d["count"]), (b, d)
+    assert key == (s["layer"], s["phase"], s["op"], s["action"], s["count"]), (b, s)
+    want = a["action"] + ("{" + a["params"] + "}" if a["params"] else "")
+    assert (a["layer"], a["count"], want) == (b["layer"], b["count"], b["action"]), (a, b)
+    pb, pd, ps = float(b["pj"]), float(d["pj"]), float(s["pj"])
+    assert abs(pd - 2 * pb) <= 1e-7 * max(1.0, pd), (b, d)
+    f = 0.08 if b["component"].startswith("sram_") else factor[b["component"]]
+    assert abs(ps - f * pb) <= 1e-7 * max(1.0, pb), (b, s, f)
+    comps.add(b["component"])
+assert {"pe_array", "dram", "quant_unit", "vector_unit", "sram_ifmap", "sram_filter",
+        "sram_ofmap"} <= comps, comps
+# The MLS <1,2> default: every conv GEMM has the 2x2 mantissa multiply, one per MAC.
+macs = {}
+for a in acts:
+    if a["action"] == "int_mul":
+        assert a["params"] == "a_bits=2;b_bits=2", a
+        macs[(a["layer"], a["phase"])] = int(a["count"])
+assert len(macs) > 40, len(macs)
+PY
+
+# Uncosted: a table without vector_op keeps the rows with an empty pj and lists them.
+$PY - "$ENERGY" novec.yaml <<'PY'
+import sys, yaml
+t = yaml.safe_load(open(sys.argv[1])); del t["actions"]["vector_op"]
+yaml.safe_dump(t, open(sys.argv[2], "w"))
+PY
+"$LBSIM" report --energy novec.yaml r1 --out novec.csv >novec.txt
+grep -q '^uncosted actions' novec.txt || fail "uncosted not reported: $(cat novec.txt)"
+grep -q 'vector_op{kind=norm} x ' novec.txt || fail "vector_op not listed: $(cat novec.txt)"
+grep -q ',vector_unit,vector_op{kind=norm},[0-9]*,$' novec.csv || fail "uncosted row keeps a pj"
+
+# Table errors: exit 2, file:line:col, no output.
+sed 's/^  fp_add:$/  fp_addd:/' "$ENERGY" >unknown.yaml
+line=$(grep -n '^  fp_addd:' unknown.yaml | cut -d: -f1)
+expect_user_error "unknown.yaml:$line:3: error: actions.fp_addd: unknown action 'fp_addd'" \
+  bad.csv report --energy unknown.yaml r1 --out bad.csv
+sed 's/^    pj: 0.005$/    pj: -0.005/' "$ENERGY" >negative.yaml
+line=$(grep -n '^    pj: -0.005' negative.yaml | cut -d: -f1)
+expect_user_error "negative.yaml:$line:9: error: actions.pe_register_bits.pj: negative" \
+  bad.csv report --energy negative.yaml r1 --out bad.csv
+grep -v 'source: "\[D\] energy.md §3.2: exact fit' "$ENERGY" >nosource.yaml
+line=$(grep -n '^  int_add:' nosource.yaml | cut -d: -f1)
+expect_user_error "nosource.yaml:$line:3: error: actions.int_add: missing source" \
+  bad.csv report --energy nosource.yaml r1 --out bad.csv
+expect_user_error "node 22 nm has no entry" bad.csv report --energy-node 22 r1 --out bad.csv
+mkdir empty
+expect_user_error "empty/actions.csv: error: cannot open" empty/energy.csv report empty
+# run with a bad table writes nothing.
+expect_user_error "actions.fp_addd: unknown action" badrun/stats.json \
+  run --energy unknown.yaml --out badrun
+[ ! -e badrun/actions.csv ] || fail "run with a bad table wrote actions.csv"
+echo "report CLI: OK"
