@@ -1,0 +1,549 @@
+// `lbsim verify`: runs the selected layers' training GEMMs (fwd, dgrad, wgrad) through the
+// cycle-level PE array (sim/modules/cycle_array.h) on real tensors and checks, per GEMM, that the
+// outputs equal the functional reference bit for bit and that the cycle count equals the closed
+// form timing mode charges. Exit 0 when everything matches, 1 on any mismatch, 2 on user errors.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "models/arch/arch_loader.h"
+#include "models/core/error.h"
+#include "models/core/npy.h"
+#include "models/core/stats.h"
+#include "models/mac/systolic.h"
+#include "models/numerics/conv_lowering.h"
+#include "models/numerics/i_number_format.h"
+#include "models/numerics/random_tensor.h"
+#include "models/reference/reference_gemm.h"
+#include "models/sim_plan/sim_plan.h"
+#include "models/workload/resolve.h"
+#include "sim/cli/cli.h"
+#include "sim/modules/cycle_array.h"
+
+namespace lbsim::cli {
+
+namespace {
+
+struct VerifyArgs {
+  std::string arch, workload = "resnet20", layers, data, out = "out/verify", vcd;
+  int64_t batch = 0;
+  int64_t max_macs = 2000000;
+  uint64_t seed = 0;
+  std::vector<std::string> params;
+  bool inject_fault = false;
+};
+
+uint32_t bits_of(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  return b;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool is_file_spec(const std::string& spec) {
+  const std::string s = lower(spec);
+  for (const char* ext : {".yaml", ".yml", ".json", ".csv"}) {
+    const size_t n = std::strlen(ext);
+    if (s.size() >= n && s.compare(s.size() - n, n, ext) == 0) return true;
+  }
+  return false;
+}
+
+// The three GEMMs of a conv2d or linear layer, or why the layer cannot be verified.
+struct LayerPlan {
+  const LayerSpec* layer = nullptr;
+  int index = 0;
+  std::string skip;  // non-empty: not verifiable
+  int64_t macs = 0;  // fwd + dgrad + wgrad
+};
+
+LayerPlan plan_layer(const LayerSpec& l, int index) {
+  LayerPlan p;
+  p.layer = &l;
+  p.index = index;
+  if (l.type != LayerType::kConv2d && l.type != LayerType::kLinear) {
+    p.skip = fmt::format("{} layer (no weight GEMMs)", layer_type_name(l.type));
+    return p;
+  }
+  if (l.type == LayerType::kConv2d && (l.groups != 1 || l.dilation_h != 1 || l.dilation_w != 1 ||
+                                       l.stride_h != l.stride_w || l.pad_h != l.pad_w))
+    p.skip = "conv2d with groups, dilation or non-square stride/padding";
+  for (const Op& op : l.ops)
+    if (op.kind == OpKind::kGemm && op.phase == Phase::kFwd) p.macs = 3 * op.m * op.n * op.k;
+  if (p.macs == 0 && p.skip.empty()) p.skip = "no fwd GEMM";
+  return p;
+}
+
+FormatPtr role_format(const std::string& own, const FormatPtr& arch_default,
+                      const std::string& layer, const char* role) {
+  if (own.empty()) return arch_default;
+  return make_format(own, SourceLoc{fmt::format("<layer {} precision.{}>", layer, role)});
+}
+
+QTensor quantize(const FormatPtr& f, const Tensor& t, Role role, uint64_t seed, uint64_t id,
+                 int axis, const std::string& what) {
+  QuantContext ctx;
+  ctx.role = role;
+  ctx.seed = seed;
+  ctx.tensor_id = id;
+  ctx.reduction_axis = axis;
+  try {
+    return f->quantize(t, ctx);
+  } catch (const UserError& e) {
+    throw UserError(fmt::format("{}: {}", what, e.what()));
+  }
+}
+
+Tensor transpose2(const Tensor& t) {
+  Tensor o;
+  o.shape = {t.shape[1], t.shape[0]};
+  o.data.resize(t.data.size());
+  for (int64_t i = 0; i < t.shape[0]; ++i)
+    for (int64_t j = 0; j < t.shape[1]; ++j)
+      o.data[j * t.shape[0] + i] = t.data[i * t.shape[1] + j];
+  return o;
+}
+
+Tensor load_or_random(const std::string& data_dir, const LayerSpec& l, const char* role,
+                      const Shape& shape, uint64_t seed, bool relu) {
+  std::string path;
+  if (!data_dir.empty()) {
+    path = fmt::format("{}/{}.{}.npy", data_dir, l.name, role);
+  } else if (l.tensors.count(role) != 0) {  // a trace's `tensors:` (tracer --dump-tensors)
+    path = l.tensors.at(role);
+  } else {
+    return relu ? random_relu(shape, seed) : random_normal(shape, seed);
+  }
+  Tensor t = read_npy_tensor(path);
+  if (t.shape != shape)
+    throw UserError(fmt::format("{}: error: shape {} does not match layer {}'s {} {}", path,
+                                shape_str(t.shape), l.name, role, shape_str(shape)));
+  return t;
+}
+
+struct GemmCase {
+  std::string layer, phase;
+  GemmProblem p;
+  std::shared_ptr<QTensor> a, b;  // keep the operands alive (p points into them)
+};
+
+// Builds the fwd, dgrad and wgrad GEMMs of one layer (only fwd for an inference workload, which
+// has no error tensor).
+std::vector<GemmCase> layer_gemms(const LayerPlan& lp, const ArchConfig& arch, int64_t batch,
+                                  bool training, const std::string& data, uint64_t seed) {
+  const LayerSpec& l = *lp.layer;
+  const FormatPtr fw = role_format(l.precision.weight, arch.pe.weight, l.name, "weight");
+  const FormatPtr fa =
+      role_format(l.precision.activation, arch.pe.activation, l.name, "activation");
+  const FormatPtr fe = role_format(l.precision.error, arch.pe.error, l.name, "error");
+  const uint64_t s0 = seed * 1000003u + static_cast<uint64_t>(lp.index) * 3u;
+  const uint64_t ix = s0, iw = s0 + 1, ie = s0 + 2;
+  std::vector<GemmCase> out;
+  const auto add = [&](const char* phase, QTensor a, QTensor b,
+                       const std::function<GemmProblem(const QTensor&, const QTensor&)>& lower) {
+    GemmCase g;
+    g.layer = l.name;
+    g.phase = phase;
+    g.a = std::make_shared<QTensor>(std::move(a));
+    g.b = std::make_shared<QTensor>(std::move(b));
+    try {
+      g.p = lower(*g.a, *g.b);
+    } catch (const UserError& e) {
+      throw UserError(fmt::format("layer {} {}: {}", l.name, phase, e.what()));
+    }
+    out.push_back(std::move(g));
+  };
+  const auto q = [&](const FormatPtr& f, const Tensor& t, Role role, uint64_t id, int axis) {
+    return quantize(f, t, role, seed, id, axis, fmt::format("{} {}", l.name, role_name(role)));
+  };
+  int64_t fwd_m = 0;
+  for (const Op& op : l.ops)
+    if (op.kind == OpKind::kGemm && op.phase == Phase::kFwd) fwd_m = op.m;
+  if (l.type == LayerType::kConv2d) {
+    const Shape xs{batch, l.in_channels, l.in_h, l.in_w};
+    const Shape wsh{l.out_channels, l.in_channels, l.kernel_h, l.kernel_w};
+    const ConvGeometry geo = make_conv_geometry(xs, wsh, l.stride_h, l.pad_h);
+    const Shape es{batch, l.out_channels, geo.ho, geo.wo};
+    if (batch * geo.ho * geo.wo != fwd_m)
+      throw UserError(
+          fmt::format("error: verify: layer {}: batch {} x {} x {} output positions "
+                      "do not match its fwd GEMM's M = {}",
+                      l.name, batch, geo.ho, geo.wo, fwd_m));
+    const QTensor qx =
+        q(fa, load_or_random(data, l, "activation", xs, ix, true), Role::kActivation, ix, -1);
+    const QTensor qw =
+        q(fw, load_or_random(data, l, "weight", wsh, iw, false), Role::kWeight, iw, -1);
+    const auto conv = [&geo](ConvPhase ph) {
+      return [ph, &geo](const QTensor& a, const QTensor& b) { return lower_conv(ph, a, b, geo); };
+    };
+    add("fwd", qx, qw, conv(ConvPhase::kFwd));
+    if (!training) return out;
+    const QTensor qe = q(fe, load_or_random(data, l, "error", es, ie, false), Role::kError, ie, -1);
+    add("dgrad", qe, qw, conv(ConvPhase::kDgrad));
+    add("wgrad", qx, qe, conv(ConvPhase::kWgrad));
+    return out;
+  }
+  // linear: x (rows, in), w (out, in), e (rows, out) as PyTorch holds them.
+  const int64_t rows = l.rows, in = l.in_channels, o = l.out_channels;
+  const Tensor x = load_or_random(data, l, "activation", {rows, in}, ix, true);
+  const Tensor w = load_or_random(data, l, "weight", {o, in}, iw, false);
+  const auto gemm = [](const QTensor& a, const QTensor& b) { return lower_gemm(a, b); };
+  // fwd y = x w^T: A = x (reduced along in), B = w^T (in x out, reduced along axis 0).
+  add("fwd", q(fa, x, Role::kActivation, ix, 1), q(fw, transpose2(w), Role::kWeight, iw, 0), gemm);
+  if (!training) return out;
+  const Tensor e = load_or_random(data, l, "error", {rows, o}, ie, false);
+  // dgrad dx = e w: A = e (rows x out), B = w (out x in).
+  add("dgrad", q(fe, e, Role::kError, ie, 1), q(fw, w, Role::kWeight, iw, 0), gemm);
+  // wgrad dw^T = x^T e: A = x^T (in x rows), B = e (rows x out).
+  add("wgrad", q(fa, transpose2(x), Role::kActivation, ix, 1), q(fe, e, Role::kError, ie, 0), gemm);
+  return out;
+}
+
+std::string operand_text(const GemmOperand& op, int64_t row, int64_t col) {
+  const int64_t i = row * op.cols + col;
+  const uint32_t code = op.codes[static_cast<size_t>(i)];
+  const int32_t g = op.group[static_cast<size_t>(i)];
+  const double gs = g >= 0 ? op.q->group_scale[static_cast<size_t>(g)] : 1.0;
+  return fmt::format("code {:#x} = {} (group {} scale {})", code, op.q->element(code), g, gs);
+}
+
+struct GemmOutcome {
+  uint64_t mismatches = 0;
+  std::string first;
+  nlohmann::json first_json;
+  int64_t cycles = 0, timing_cycles = 0, time_cycles = 0;
+  bool ok = false;
+};
+
+GemmOutcome compare(const GemmCase& g, const CycleRunResult& r, const GemmResult& ref,
+                    int64_t timing_cycles) {
+  GemmOutcome o;
+  o.cycles = r.cycles;
+  o.time_cycles = r.time_cycles;
+  o.timing_cycles = timing_cycles;
+  const GemmProblem& p = g.p;
+  for (size_t i = 0; i < ref.c.size(); ++i) {
+    const uint32_t e = bits_of(ref.c[i]), a = bits_of(r.result.c[i]);
+    if (e == a) continue;
+    if (o.mismatches++ > 0) continue;
+    const int64_t m = static_cast<int64_t>(i) / p.n, n = static_cast<int64_t>(i) % p.n;
+    std::ostringstream s;
+    s << fmt::format("C[{}][{}]: expected {:#010x} ({:.9g}) actual {:#010x} ({:.9g})\n", m, n, e,
+                     ref.c[i], a, r.result.c[i]);
+    s << fmt::format("    fed by A row {} and B column {} over K = {} ({} segment(s)):\n", m, n,
+                     p.k, p.num_segments);
+    nlohmann::json ops = nlohmann::json::array();
+    for (int64_t k = 0; k < p.k; ++k) {
+      const std::string at = operand_text(p.a, m, k), bt = operand_text(p.b, k, n);
+      if (k < 8)
+        s << fmt::format("      k={:<4} seg {:<3} A {}  B {}\n", k,
+                         p.k_segment.empty() ? 0 : p.k_segment[k], at, bt);
+      ops.push_back({{"k", k}, {"a", at}, {"b", bt}});
+    }
+    if (p.k > 8) s << fmt::format("      ... ({} more k)\n", p.k - 8);
+    s << fmt::format("    tensor scales: A {} B {}\n", p.a.q->tensor_scale, p.b.q->tensor_scale);
+    o.first = s.str();
+    o.first_json = {{"m", m},
+                    {"n", n},
+                    {"expected_hex", fmt::format("{:#010x}", e)},
+                    {"expected", ref.c[i]},
+                    {"actual_hex", fmt::format("{:#010x}", a)},
+                    {"actual", r.result.c[i]},
+                    {"operands", ops},
+                    {"tensor_scale_a", p.a.q->tensor_scale},
+                    {"tensor_scale_b", p.b.q->tensor_scale}};
+  }
+  if (o.mismatches == 0 && r.result.acc_overflows != ref.acc_overflows) {
+    o.mismatches = 1;
+    o.first = fmt::format("accumulator overflow count: expected {} actual {}\n", ref.acc_overflows,
+                          r.result.acc_overflows);
+    o.first_json = {{"expected_acc_overflows", ref.acc_overflows},
+                    {"actual_acc_overflows", r.result.acc_overflows}};
+  }
+  o.ok = o.mismatches == 0 && o.cycles == o.timing_cycles && o.time_cycles == o.cycles;
+  return o;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp-lbsim";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << text;
+    if (!f) throw UserError(fmt::format("{}: error: cannot write", path));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw UserError(fmt::format("{}: error: cannot rename temporary file into place", path));
+}
+
+void cmd_verify(const VerifyArgs& v) {
+  ArchConfig arch;
+  if (!v.arch.empty()) {
+    arch = load_arch(v.arch, v.params);
+  } else {
+    ConfigFile f = ConfigFile::parse(default_arch_yaml(), "<built-in default>");
+    for (size_t i = 0; i < v.params.size(); ++i)
+      f.set_override(v.params[i], static_cast<int>(i + 1));
+    arch = parse_arch(f);
+  }
+  const int64_t batch = v.batch > 0 ? v.batch : (is_file_spec(v.workload) ? 0 : 1);
+  const Workload wl = resolve_workload(v.workload, batch);
+  if (arch.pe.rows > 256 || arch.pe.cols > 256)
+    throw UserError(
+        fmt::format("error: verify: a {} x {} array is too large for cycle-level "
+                    "simulation here (at most 256 x 256)",
+                    arch.pe.rows, arch.pe.cols));
+
+  // Layer selection.
+  std::vector<LayerPlan> plans;
+  std::vector<std::string> notes;
+  if (!v.layers.empty()) {
+    std::vector<std::string> names;
+    std::stringstream ss(v.layers);
+    for (std::string n; std::getline(ss, n, ',');)
+      if (!n.empty()) names.push_back(n);
+    for (const std::string& n : names) {
+      int idx = -1;
+      for (size_t i = 0; i < wl.layers.size(); ++i)
+        if (wl.layers[i].name == n) idx = static_cast<int>(i);
+      if (idx < 0)
+        throw UserError(
+            fmt::format("error: verify --layers: no layer '{}' in workload {}", n, wl.network));
+      LayerPlan p = plan_layer(wl.layers[static_cast<size_t>(idx)], idx);
+      if (!p.skip.empty())
+        throw UserError(
+            fmt::format("error: verify --layers: layer '{}' cannot be verified: {}", n, p.skip));
+      plans.push_back(p);
+    }
+  } else {
+    int64_t budget = v.max_macs;
+    std::vector<std::string> too_big;
+    for (size_t i = 0; i < wl.layers.size(); ++i) {
+      LayerPlan p = plan_layer(wl.layers[i], static_cast<int>(i));
+      if (!p.skip.empty()) continue;
+      if (p.macs > budget) {
+        too_big.push_back(p.layer->name);
+        continue;
+      }
+      budget -= p.macs;
+      plans.push_back(p);
+    }
+    if (!too_big.empty()) {
+      std::string names;
+      for (size_t i = 0; i < too_big.size() && i < 4; ++i) names += (i ? ", " : "") + too_big[i];
+      if (too_big.size() > 4) names += ", ...";
+      notes.push_back(
+          fmt::format("{} layer(s) skipped, their GEMMs exceed the remaining "
+                      "--max-macs {} budget: {}",
+                      too_big.size(), v.max_macs, names));
+    }
+    if (plans.empty()) {
+      int64_t smallest = 0;
+      for (size_t i = 0; i < wl.layers.size(); ++i) {
+        const LayerPlan p = plan_layer(wl.layers[i], static_cast<int>(i));
+        if (p.skip.empty() && (smallest == 0 || p.macs < smallest)) smallest = p.macs;
+      }
+      throw UserError(
+          smallest == 0
+              ? fmt::format("error: verify: {} has no verifiable conv2d/linear layer (grouped "
+                            "or dilated convolutions are not verified)",
+                            wl.network)
+              : fmt::format("error: verify: no conv2d/linear layer of {} fits --max-macs {} "
+                            "(the smallest needs {} MACs; raise it, or lower --batch)",
+                            wl.network, v.max_macs, smallest));
+    }
+  }
+
+  std::vector<GemmCase> cases;
+  for (const LayerPlan& p : plans) {
+    std::vector<GemmCase> c = layer_gemms(p, arch, wl.batch, wl.training, v.data, v.seed);
+    for (GemmCase& g : c) cases.push_back(std::move(g));
+  }
+  int64_t pe_cycles = 0;
+  for (const GemmCase& g : cases)
+    pe_cycles += plan_folds(arch.pe.dataflow, arch.pe.rows, arch.pe.cols, g.p.m, g.p.n, g.p.k)
+                     .compute_cycles *
+                 arch.pe.rows * arch.pe.cols;
+  if (!v.vcd.empty() && pe_cycles > 4000000)
+    throw UserError(
+        fmt::format("error: verify --vcd: {} PE-cycles would make a huge trace; select "
+                    "a smaller run (at most 4e6 PE-cycles: --layers or --max-macs)",
+                    pe_cycles));
+  std::string source = v.data.empty() ? "random" : v.data;
+  if (v.data.empty())
+    for (const LayerPlan& p : plans)
+      if (!p.layer->tensors.empty()) source = "trace tensors (random where absent)";
+  std::filesystem::create_directories(v.out);
+
+  // What timing mode charges: the compute cycles of the tiles its tiling plan runs for the op
+  // (per group and sample), from the same static plan `lbsim run` simulates.
+  std::map<std::pair<std::string, std::string>, const OpWork*> timing_ops;
+  std::unique_ptr<SimPlan> sim_plan;
+  try {
+    sim_plan = std::make_unique<SimPlan>(plan_simulation(arch, wl));
+    for (const OpWork& op : sim_plan->ops)
+      if (op.kind == OpKind::kGemm) timing_ops[{op.layer, phase_name(op.phase)}] = &op;
+  } catch (const UserError& e) {
+    notes.push_back(
+        fmt::format("timing plan unavailable ({}); cycles compared with the closed "
+                    "form of plan_folds",
+                    e.what()));
+  }
+  const auto timing_cycles = [&](const GemmCase& g, std::string& how) {
+    const auto it = timing_ops.find({g.layer, g.phase});
+    if (it != timing_ops.end() && it->second->m == g.p.m && it->second->n == g.p.n &&
+        it->second->k == g.p.k) {
+      how = "tiles";
+      return it->second->plan.per_group.compute_cycles;
+    }
+    how = "closed form";  // e.g. the dgrad of a first layer, which the workload does not run
+    return plan_folds(arch.pe.dataflow, arch.pe.rows, arch.pe.cols, g.p.m, g.p.n, g.p.k)
+        .compute_cycles;
+  };
+
+  StatGroup stats("pe_array");
+  CycleArrayRunner runner(arch.pe.dataflow, static_cast<int>(arch.pe.rows),
+                          static_cast<int>(arch.pe.cols), stats, arch.clock_mhz);
+  if (!v.vcd.empty()) runner.open_vcd(v.vcd);
+
+  std::printf("verify: %s (%s %lld x %lld, %s) on %s batch %lld, %s tensors, seed %llu\n",
+              arch.name.c_str(), arch.pe.type.c_str(), static_cast<long long>(arch.pe.rows),
+              static_cast<long long>(arch.pe.cols), dataflow_name(arch.pe.dataflow),
+              wl.network.c_str(), static_cast<long long>(wl.batch), source.c_str(),
+              static_cast<unsigned long long>(v.seed));
+  for (const std::string& n : notes) std::printf("  note: %s\n", n.c_str());
+  if (arch.pe.scalesim_compat)
+    std::printf(
+        "  note: scalesim_compat is set; cycles are compared with the exact closed form "
+        "(timing mode takes one cycle off each GEMM)\n");
+  std::printf("%-24s %-6s %7s %7s %7s %5s %9s %10s %12s %12s  %s\n", "layer", "phase", "M", "N",
+              "K", "segs", "outputs", "mismatch", "cycle-mode", "timing-mode", "result");
+
+  nlohmann::json jr = nlohmann::json::array();
+  bool all_ok = true;
+  std::vector<std::string> reports;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const GemmCase& g = cases[i];
+    CycleFault fault;
+    fault.enabled = v.inject_fault && i == 0;
+    const CycleRunResult r = runner.run(g.p, arch.pe.accumulator, fault);
+    const GemmResult ref = run_reference(g.p, arch.pe.accumulator);
+    std::string how;
+    const GemmOutcome o = compare(g, r, ref, timing_cycles(g, how));
+    all_ok = all_ok && o.ok;
+    std::printf("%-24s %-6s %7lld %7lld %7lld %5d %9zu %10llu %12lld %12lld  %s\n", g.layer.c_str(),
+                g.phase.c_str(), static_cast<long long>(g.p.m), static_cast<long long>(g.p.n),
+                static_cast<long long>(g.p.k), g.p.num_segments, ref.c.size(),
+                static_cast<unsigned long long>(o.mismatches), static_cast<long long>(o.cycles),
+                static_cast<long long>(o.timing_cycles), o.ok ? "ok" : "MISMATCH");
+    if (fault.enabled) reports.push_back("injected fault: " + r.fault_note + "\n");
+    if (o.mismatches > 0)
+      reports.push_back(fmt::format("{} {}: {} mismatching output(s); first {}", g.layer, g.phase,
+                                    o.mismatches, o.first));
+    if (o.cycles != o.timing_cycles || o.time_cycles != o.cycles)
+      reports.push_back(
+          fmt::format("{} {}: cycle mode took {} cycles ({} on the kernel clock), "
+                      "timing mode charges {}\n",
+                      g.layer, g.phase, o.cycles, o.time_cycles, o.timing_cycles));
+    nlohmann::json j = {{"layer", g.layer},
+                        {"phase", g.phase},
+                        {"m", g.p.m},
+                        {"n", g.p.n},
+                        {"k", g.p.k},
+                        {"segments", g.p.num_segments},
+                        {"format_a", g.p.a.q->format->info().name},
+                        {"format_b", g.p.b.q->format->info().name},
+                        {"outputs", ref.c.size()},
+                        {"mismatches", o.mismatches},
+                        {"acc_overflows", r.result.acc_overflows},
+                        {"folds", r.folds},
+                        {"cycle_mode_cycles", o.cycles},
+                        {"timing_mode_cycles", o.timing_cycles},
+                        {"timing_mode_source", how},
+                        {"ok", o.ok}};
+    if (o.mismatches > 0) j["first_mismatch"] = o.first_json;
+    if (fault.enabled) j["injected_fault"] = r.fault_note;
+    jr.push_back(j);
+  }
+  for (const std::string& s : reports) std::printf("%s", s.c_str());
+  std::printf("%s: %zu GEMM(s), %s\n", all_ok ? "PASS" : "FAIL", cases.size(),
+              all_ok ? "all outputs bit-exact and cycle counts equal" : "see the mismatches above");
+
+  nlohmann::json doc;
+  doc["arch"] = {{"name", arch.name},
+                 {"type", arch.pe.type},
+                 {"rows", arch.pe.rows},
+                 {"cols", arch.pe.cols},
+                 {"dataflow", dataflow_name(arch.pe.dataflow)},
+                 {"acc_bits", arch.pe.accumulator.acc_bits}};
+  doc["workload"] = {{"name", wl.network}, {"batch", wl.batch}};
+  doc["data"] = source;
+  doc["seed"] = v.seed;
+  doc["pass"] = all_ok;
+  doc["gemms"] = jr;
+  doc["stats"] = nlohmann::json::parse(stats.to_json());
+  const std::string path = (std::filesystem::path(v.out) / "verify.json").string();
+  write_text(path, doc.dump(2) + "\n");
+  std::string vcd = v.vcd;  // SystemC appends ".vcd" when the name lacks it
+  if (!vcd.empty() && (vcd.size() < 4 || vcd.compare(vcd.size() - 4, 4, ".vcd") != 0))
+    vcd += ".vcd";
+  std::printf("wrote %s%s%s\n", path.c_str(), vcd.empty() ? "" : " and ", vcd.c_str());
+  if (!all_ok) set_exit_code(1);
+}
+
+void add_verify_commands(CLI::App& app) {
+  auto args = std::make_shared<VerifyArgs>();
+  auto* c = app.add_subcommand(
+      "verify",
+      "Run layers' fwd/dgrad/wgrad GEMMs on the cycle-level PE array and check them against the "
+      "functional reference (bit for bit) and the timing-mode cycle count");
+  c->add_option("--arch", args->arch, "Architecture YAML (default: the built-in default.yaml)");
+  c->add_option("-p,--param", args->params,
+                "Override an architecture key, e.g. -p pe_array.dataflow=ws (repeatable)");
+  c->add_option("--workload", args->workload, "Zoo network name or trace/topology file")
+      ->default_val("resnet20");
+  c->add_option("--batch", args->batch,
+                "Batch (default: 1 for zoo networks, the file's own for traces)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
+  c->add_option("--layers", args->layers, "Comma-separated layer names (default: see --max-macs)");
+  c->add_option("--max-macs", args->max_macs,
+                "Without --layers: take, in order, every conv2d/linear layer whose three GEMMs "
+                "fit the remaining budget of this many MACs")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40))
+      ->default_val(2000000);
+  c->add_option("--data", args->data,
+                "Directory of tracer dumps <layer>.activation/.weight/.error.npy (default: a "
+                "trace's own `tensors:`, else random tensors)");
+  c->add_option("--seed", args->seed, "Seed of the random tensors and stochastic rounding")
+      ->default_val(0);
+  c->add_option("--out", args->out, "Output directory for verify.json (created)")
+      ->default_val("out/verify");
+  c->add_option("--vcd", args->vcd,
+                "Write a VCD trace of the array (small runs only; \".vcd\" is appended when "
+                "absent)");
+  c->add_flag("--inject-fault", args->inject_fault,
+              "Testing: flip one accumulator bit in PE (0, 0) during the first GEMM")
+      ->group("");
+  c->callback([args] { cmd_verify(*args); });
+}
+
+}  // namespace
+
+LBSIM_CLI_COMMANDS(add_verify_commands, 35)
+
+}  // namespace lbsim::cli
