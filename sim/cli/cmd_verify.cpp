@@ -441,6 +441,11 @@ void cmd_verify(const VerifyArgs& v) {
     const GemmCase& g = cases[i];
     CycleFault fault;
     fault.enabled = v.inject_fault && i == 0;
+    // ws/is move partial sums down the columns: inject where fold 0's sum is complete (the row of
+    // its last k), so the flipped bit sits on an accumulated value rather than on the zero that
+    // enters the top row, where adding a subnormal would vanish in rounding.
+    if (arch.pe.dataflow != Dataflow::kOs)
+      fault.row = static_cast<int>(std::min<int64_t>(g.p.k, arch.pe.rows) - 1);
     const CycleRunResult r = runner.run(g.p, arch.pe.accumulator, fault);
     const GemmResult ref = run_reference(g.p, arch.pe.accumulator);
     std::string how;

@@ -55,6 +55,18 @@ grep -q 'injected fault: flipped acc bit' out.txt || fail "fault not described: 
 $PY -c "import json; d = json.load(open('v_fault/verify.json')); assert d['pass'] is False and d['gemms'][0]['mismatches'] == 1 and 'first_mismatch' in d['gemms'][0]" ||
   fail "fault verify.json"
 
+# The fault is also caught when partial sums move down the columns (ws, is) and in the float
+# family (the tiny array is fp32).
+for df in ws is; do
+  set +e
+  "$LBSIM" verify --arch "$ARCH/tiny_4x4.yaml" -p pe_array.dataflow=$df --layers linear \
+    --inject-fault --out "v_fault_$df" >out.txt 2>err.txt
+  rc=$?
+  set -e
+  [ $rc -eq 1 ] || fail "fp32 $df fault run exited $rc: $(cat out.txt err.txt)"
+  grep -q 'injected fault: flipped F bit' out.txt || fail "fp32 $df fault: $(cat out.txt)"
+done
+
 # --vcd writes a VCD file.
 "$LBSIM" verify --arch "$ARCH/tiny_4x4.yaml" --max-macs 3000 --vcd trace.vcd --out v_vcd >out.txt ||
   fail "vcd run failed: $(cat out.txt)"
