@@ -22,8 +22,9 @@ bool g_elaborated = false;
 void require_timing_fidelity(const ArchConfig& arch) {
   if (arch.pe.cycle_fidelity)
     throw UserError(
-        "error: pe_array.fidelity: cycle fidelity arrives with the cycle-level issue; use "
-        "fidelity: timing");
+        "error: pe_array.fidelity: lbsim run simulates whole iterations in timing mode only; "
+        "run the clocked cycle-level array on chosen layers with `lbsim verify` (it checks "
+        "bit-exactness and cycle equality), or set fidelity: timing");
 }
 
 RunResult simulate(const ArchConfig& arch, const Workload& workload) {

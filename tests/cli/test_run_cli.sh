@@ -74,7 +74,7 @@ cmp out/run/layers.csv explicit/layers.csv || fail "explicit defaults differ fro
 # --- errors: exit 2, the loaders' messages, nothing written.
 expect_user_error "layer conv1 fwd gemm: tiling: ifmap buffer too small for the smallest legal tile" \
   small run --arch "$ARCHS/tiny_4x4.yaml" -p buffers.ifmap.size_bytes=16 --out small
-expect_user_error "cycle fidelity arrives with the cycle-level issue" cyc \
+expect_user_error "timing mode only; run the clocked cycle-level array on chosen layers with .lbsim verify." cyc \
   run -p pe_array.fidelity=cycle --out cyc
 expect_user_error "<cmdline -p #1>" badp run -p pe_array.rows=0 --out badp
 expect_user_error "no_such_net" badw run --workload no_such_net --out badw
