@@ -2,8 +2,10 @@
 // without re-simulating (DESIGN.md §5). Reads RUN_DIR/actions.csv (written by `lbsim run`),
 // multiplies every counted action by the table (models/energy/cost.h) and writes energy.csv
 // (default RUN_DIR/energy.csv; --out elsewhere) through a temporary file renamed into place, then
-// prints the energy by component and the uncosted actions. A bad table, a missing or malformed
-// actions.csv (unknown action names included) are UserErrors: exit 2, nothing written.
+// prints the energy by component and the uncosted actions. With the default --out it also
+// regenerates RUN_DIR/report.json, report.md and report.html (reports/report.h). A bad table, a
+// missing or malformed actions.csv (unknown action names included) are UserErrors: exit 2, nothing
+// written.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +22,7 @@
 #include "models/energy/actions.h"
 #include "models/energy/cost.h"
 #include "models/energy/energy_table.h"
+#include "reports/report.h"
 #include "sim/cli/cli.h"
 
 namespace lbsim::cli {
@@ -31,6 +34,7 @@ struct ReportArgs {
   int64_t node = 0;
   std::string run_dir;
   std::string out;
+  reports::TrainingOptions training;  // whole-training estimate in the reports (reports/report.h)
 };
 
 void cmd_report(const ReportArgs& a) {
@@ -50,6 +54,16 @@ void cmd_report(const ReportArgs& a) {
   const std::vector<OpActions> ops = parse_actions_csv(ss.str(), actions_path.string());
   const EnergyReport report = cost_actions(ops, table);
   const std::string text = energy_csv(report);
+  // The reports (report.json/.md/.html) are regenerated when energy.csv is the run's own: with
+  // --out elsewhere they would disagree with RUN_DIR/energy.csv, so they are left alone.
+  const bool regenerate = a.out.empty();
+  if (!regenerate && a.training.requested())
+    throw UserError(
+        "error: --dataset-size/--epochs/--fnt-* regenerate RUN_DIR's reports: not with --out");
+  reports::check_training_options(a.training);
+  const reports::ReportFiles report_files =
+      regenerate ? reports::regenerate_reports(a.run_dir, report, table, a.training)
+                 : reports::ReportFiles{};
 
   const std::filesystem::path out =
       a.out.empty() ? dir / "energy.csv" : std::filesystem::path(a.out);
@@ -73,6 +87,12 @@ void cmd_report(const ReportArgs& a) {
               table.file().c_str(), ops.size());
   std::printf("%s", energy_summary(report, table).c_str());
   std::printf("wrote:        %s\n", out.string().c_str());
+  if (regenerate) {
+    reports::write_reports(a.run_dir, report_files);
+    std::printf("wrote:        %s, %s, %s%s\n", (dir / "report.json").string().c_str(),
+                (dir / "report.md").string().c_str(), (dir / "report.html").string().c_str(),
+                report_files.note.empty() ? "" : (" (" + report_files.note + ")").c_str());
+  }
 }
 
 void add_report_command(CLI::App& app) {
@@ -85,6 +105,17 @@ void add_report_command(CLI::App& app) {
                 "Technology node in nm for the energy table (one of its scaling.nodes)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   c->add_option("--out", args->out, "Output file (default: RUN_DIR/energy.csv)");
+  // Whole-training estimate (reports/report.h states the rule; default: the previous report's).
+  c->add_option("--dataset-size", args->training.dataset_size,
+                "Training-set samples for the whole-training estimate in the reports")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  c->add_option("--epochs", args->training.epochs, "Epochs for the whole-training estimate")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  c->add_option("--fnt-epochs", args->training.fnt_epochs,
+                "LUQ high-precision fine-tune epochs (costed from --fnt-run)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  c->add_option("--fnt-run", args->training.fnt_run,
+                "Output directory of an lbsim run of the same network on a high-precision array");
   c->add_option("run_dir", args->run_dir, "Output directory of lbsim run")->required();
   c->callback([args] { cmd_report(*args); });
 }

@@ -9,7 +9,9 @@
 // simulation plan) and energy.csv (those counts x the energy table: --energy, default the built-in
 // arch_configs/energy/45nm.yaml) and prints the energy by component; the table is loaded before
 // the simulation, so a bad table is a UserError with nothing written. `lbsim report --energy`
-// re-costs actions.csv with another table without re-simulating. Any UserError
+// re-costs actions.csv with another table without re-simulating. The reports (reports/report.h:
+// report.json, report.md, report.html with gnuplot plots; --dataset-size/--epochs add the
+// whole-training estimate) are built before anything is written and written last. Any UserError
 // (bad arch, bad -p, unknown workload, a buffer too small for the smallest legal tile, fidelity:
 // cycle) reaches main(): message on stderr, exit 2, no file written. The output files are
 // deterministic (byte-identical for the same inputs): no wall time in them; the printed summary
@@ -36,6 +38,7 @@
 #include "models/energy/cost.h"
 #include "models/energy/energy_table.h"
 #include "models/workload/resolve.h"
+#include "reports/report.h"
 #include "sim/cli/cli.h"
 #include "sim/top/simulate.h"
 
@@ -49,8 +52,9 @@ struct RunArgs {
   int64_t batch = 0;  // 0 = the spec's own (zoo: 32)
   std::string out = "out/run";
   std::vector<std::string> params;
-  std::string energy;       // energy table YAML ("" = built-in 45 nm)
-  int64_t energy_node = 0;  // 0 = the table's own node
+  std::string energy;                 // energy table YAML ("" = built-in 45 nm)
+  int64_t energy_node = 0;            // 0 = the table's own node
+  reports::TrainingOptions training;  // whole-training estimate in the reports (reports/report.h)
 };
 
 ArchConfig run_arch(const RunArgs& a) {
@@ -119,6 +123,7 @@ void cmd_run(const RunArgs& a) {
   ArchConfig arch = run_arch(a);
   require_timing_fidelity(arch);  // before the workload is resolved: fail fast
   const EnergyTable table = run_energy_table(a);
+  reports::check_training_options(a.training);
   Workload w = resolve_workload(a.workload, a.batch);
   // Action counts come from the same plan simulate() builds (a planning error surfaces here).
   const std::vector<OpActions> actions = count_actions(plan_simulation(arch, w), arch);
@@ -135,6 +140,9 @@ void cmd_run(const RunArgs& a) {
   const std::string csv = layers_csv(r.rows);
   const std::string actions_text = actions_csv(actions);
   const std::string energy_text = energy_csv(energy);
+  // report.json / report.md / report.html (reports/): built before anything is written.
+  const reports::ReportFiles report_files = reports::make_reports(
+      reports::build_report_input(json, csv, energy, table, a.training, w.smp_samples));
 
   const std::filesystem::path out(a.out);
   std::error_code ec;
@@ -156,10 +164,14 @@ void cmd_run(const RunArgs& a) {
     if (dynamic_cast<const UserError*>(&e)) throw;
     throw UserError(fmt::format("{}: error: cannot write the outputs: {}", a.out, e.what()));
   }
+  reports::write_reports(out.string(), report_files);
   print_summary(arch, w, r, wall_s, out);
   std::printf("%s", energy_summary(energy, table).c_str());
   std::printf("wrote:        %s, %s\n", (out / "actions.csv").string().c_str(),
               (out / "energy.csv").string().c_str());
+  std::printf("wrote:        %s, %s, %s%s\n", (out / "report.json").string().c_str(),
+              (out / "report.md").string().c_str(), (out / "report.html").string().c_str(),
+              report_files.note.empty() ? "" : (" (" + report_files.note + ")").c_str());
 }
 
 void add_run_command(CLI::App& app) {
@@ -183,6 +195,17 @@ void add_run_command(CLI::App& app) {
   c->add_option("--energy-node", args->energy_node,
                 "Technology node in nm for the energy table (one of its scaling.nodes)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  // Whole-training estimate (reports/report.h states the rule).
+  c->add_option("--dataset-size", args->training.dataset_size,
+                "Training-set samples for the whole-training estimate in the reports")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  c->add_option("--epochs", args->training.epochs, "Epochs for the whole-training estimate")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  c->add_option("--fnt-epochs", args->training.fnt_epochs,
+                "LUQ high-precision fine-tune epochs (costed from --fnt-run)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  c->add_option("--fnt-run", args->training.fnt_run,
+                "Output directory of an lbsim run of the same network on a high-precision array");
   c->callback([args] { cmd_run(*args); });
 }
 

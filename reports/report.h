@@ -1,0 +1,143 @@
+// reports/: turns a finished run's outputs into report.json, report.md and report.html (with
+// gnuplot-rendered SVG plots embedded inline); never re-simulates (DESIGN.md §2).
+//
+// The input is what `lbsim run` writes: the "run" object of stats.json, layers.csv (one row per
+// op) and the energy of every op (models/energy/cost.h, from actions.csv x an energy table).
+// `lbsim run` builds it from its in-memory outputs, `lbsim report` from the files of RUN_DIR, so
+// both produce byte-identical reports for the same run and table.
+//
+// Compute- vs memory-bound (per op, per layer x phase, per layer): cycles = compute_cycles +
+// stall_cycles (layers.csv); memory-bound when stall_cycles > compute_cycles, else compute-bound.
+//
+// Whole-training estimate (--dataset-size N --epochs E [--fnt-epochs F --fnt-run DIR]):
+//   iterations = ceil(N / batch) x E; time = iterations x iteration time (total_cycles / clock);
+//   energy = iterations x iteration energy (the run's energy, all components). LUQ's SMP is
+//   already inside the iteration: the workload's smp_samples multiply its dgrad/wgrad GEMMs.
+//   LUQ's high-precision fine-tune cannot be derived from a low-bit run (SystemC cannot
+//   re-elaborate in one process, and scaling by an fp32/low-bit ratio would be a guess), so it
+//   needs a separate run of the same network on a high-precision (e.g. fp32) array: --fnt-run DIR.
+//   fnt iterations = ceil(N / that run's batch) x F, its time from its stats.json, its energy its
+//   actions.csv costed with the same table as the main run. Totals = low-bit + fine-tune.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/energy/cost.h"
+#include "models/energy/energy_table.h"
+#include "models/sim_plan/sim_plan.h"
+
+namespace lbsim::reports {
+
+constexpr int kReportSchemaVersion = 1;
+
+// Parses layers.csv (exact header layers_csv_header()); UserError naming `file` and the line.
+std::vector<OpRow> parse_layers_csv(const std::string& text, const std::string& file);
+
+struct TrainingOptions {
+  int64_t dataset_size = 0;  // 0 = no estimate
+  int64_t epochs = 0;
+  int64_t fnt_epochs = 0;  // LUQ high-precision fine-tune epochs (needs fnt_run)
+  std::string fnt_run;     // output directory of an `lbsim run` on a high-precision array
+  bool requested() const {
+    return dataset_size > 0 || epochs > 0 || fnt_epochs > 0 || !fnt_run.empty();
+  }
+};
+// UserError unless the flags are consistent: --dataset-size and --epochs together, --fnt-epochs
+// and --fnt-run together and only with the other two, --fnt-run a directory with stats.json and
+// actions.csv.
+void check_training_options(const TrainingOptions& o);
+
+struct TrainingEstimate {
+  int64_t dataset_size = 0, epochs = 0, batch = 0, smp_samples = 0;
+  int64_t iterations_per_epoch = 0, iterations = 0;
+  double iteration_s = 0, iteration_pj = 0, time_s = 0, energy_j = 0;
+  bool fnt = false;
+  std::string fnt_run, fnt_arch, fnt_pe_type;
+  int64_t fnt_epochs = 0, fnt_batch = 0, fnt_iterations_per_epoch = 0, fnt_iterations = 0;
+  double fnt_iteration_s = 0, fnt_iteration_pj = 0, fnt_time_s = 0, fnt_energy_j = 0;
+  double total_time_s = 0, total_energy_j = 0;
+};
+
+// Per layer x phase aggregate (ops of the same layer and phase summed).
+struct LayerPhase {
+  std::string layer, phase;
+  int64_t ops = 0, macs = 0, cycles = 0, compute_cycles = 0, stall_cycles = 0;
+  int64_t ifmap_sram_read_bytes = 0, filter_sram_read_bytes = 0, ofmap_sram_write_bytes = 0;
+  int64_t dram_read_bytes = 0, dram_write_bytes = 0, quant_ops = 0, vector_ops = 0;
+  double utilization = 0;                   // macs / (cycles x rows x cols)
+  std::map<std::string, double> energy_pj;  // by component
+  double energy_total_pj = 0;
+};
+
+struct ReportInput {
+  nlohmann::ordered_json run;  // the "run" object of stats.json
+  int64_t smp_samples = 0;     // 0 = unknown (not in stats.json)
+  std::vector<OpRow> rows;     // layers.csv
+  EnergyReport energy;
+  std::string energy_table;  // the table's file
+  int64_t energy_node = 0;
+  std::optional<TrainingEstimate> training;
+
+  // Derived by build_report_input():
+  int64_t pe_rows = 0, pe_cols = 0;
+  double clock_mhz = 0;
+  std::vector<std::map<std::string, double>> op_energy;  // per row: component -> pJ
+  std::vector<LayerPhase> layer_phases;                  // in order of first appearance
+  std::vector<std::string> components, phases;           // sorted / in order of first appearance
+};
+
+// Validates and derives everything; UserError when the energy rows do not match the ops or
+// stats.json lacks a field. `training` (if requested) reads options.fnt_run.
+ReportInput build_report_input(const std::string& stats_json_text,
+                               const std::string& layers_csv_text, const EnergyReport& energy,
+                               const EnergyTable& table, const TrainingOptions& training,
+                               int64_t smp_samples);
+
+TrainingEstimate estimate_training(const ReportInput& in, const TrainingOptions& o,
+                                   const EnergyTable& table);
+
+struct Plot {
+  std::string name, title;
+  std::string svg;  // inline <svg> element (no XML prolog), ids prefixed per plot
+};
+struct PlotSet {
+  std::vector<Plot> plots;
+  std::string note;  // why plots are missing ("" when rendered)
+};
+// Renders the plots with `gnuplot` (svg terminal) in a temporary directory that is removed
+// afterwards. A missing gnuplot gives no plots and a note; a gnuplot failure is a UserError.
+PlotSet render_plots(const ReportInput& in, const std::string& gnuplot = "gnuplot");
+// The gnuplot script and data of one plot (exposed for the tests).
+struct PlotSource {
+  std::string name, title, script;  // script reads "<name>.tsv", writes "<name>.svg"
+  std::string data;
+};
+std::vector<PlotSource> plot_sources(const ReportInput& in);
+
+std::string report_json(const ReportInput& in);
+std::string report_md(const ReportInput& in, const PlotSet& plots);
+std::string report_html(const ReportInput& in, const PlotSet& plots);
+
+struct ReportFiles {
+  std::string json, md, html;
+  std::string note;  // the plot note
+};
+ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot = "gnuplot");
+// Writes report.json, report.md, report.html into `dir` through temporary files renamed into place
+// (all written before any rename; temporaries removed on failure). UserError on failure.
+void write_reports(const std::string& dir, const ReportFiles& files);
+
+// `lbsim report`: the reports of the finished run in `dir` (its stats.json and layers.csv) with
+// `energy` (its actions.csv re-costed with `table`). Taken from the previous dir/report.json when
+// present: the SMP samples (not in stats.json) and, when `training` is not requested, the previous
+// training-estimate options (so re-costing also re-costs the estimate).
+ReportFiles regenerate_reports(const std::string& dir, const EnergyReport& energy,
+                               const EnergyTable& table, TrainingOptions training,
+                               const std::string& gnuplot = "gnuplot");
+
+}  // namespace lbsim::reports

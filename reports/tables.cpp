@@ -1,0 +1,168 @@
+// The report tables (reports/tables.h): fixed-precision text, so the reports are deterministic.
+#include "reports/tables.h"
+
+#include <fmt/format.h>
+
+namespace lbsim::reports {
+
+namespace {
+
+std::string str(const nlohmann::ordered_json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_boolean()) return j.get<bool>() ? "yes" : "no";
+  if (j.is_null()) return "-";
+  return j.dump();
+}
+
+std::string uj(double pj) { return fmt::format("{:.3f}", pj * 1e-6); }
+std::string pct(double part, double whole) {
+  return whole > 0 ? fmt::format("{:.2f}", 100.0 * part / whole) : "0.00";
+}
+std::string mb(int64_t bytes) { return fmt::format("{:.3f}", static_cast<double>(bytes) / 1e6); }
+
+std::string duration(double s) {
+  if (s >= 86400) return fmt::format("{:.3f} s ({:.2f} days)", s, s / 86400);
+  if (s >= 3600) return fmt::format("{:.3f} s ({:.2f} h)", s, s / 3600);
+  return fmt::format("{:.6f} s", s);
+}
+
+}  // namespace
+
+std::string report_title(const ReportInput& in) {
+  return fmt::format("lbsim report: {} on {}",
+                     str(in.run.value("workload", nlohmann::ordered_json())),
+                     str(in.run.value("arch", nlohmann::ordered_json())));
+}
+
+std::vector<Table> report_tables(const ReportInput& in) {
+  std::vector<Table> out;
+  const auto get = [&](const char* k) { return in.run.value(k, nlohmann::ordered_json()); };
+  int64_t cycles = 0, compute = 0, stall = 0, macs = 0;
+  for (const OpRow& r : in.rows) {
+    cycles += r.cycles;
+    compute += r.compute_cycles;
+    stall += r.stall_cycles;
+    macs += r.macs;
+  }
+  {
+    Table t{"Summary", {"quantity", "value"}, {false, false}, {}, ""};
+    const auto& pe = get("pe_array");
+    t.rows.push_back({"architecture", str(get("arch"))});
+    t.rows.push_back(
+        {"PE array",
+         fmt::format("{} {}x{} {}", str(pe.value("type", nlohmann::ordered_json())), in.pe_rows,
+                     in.pe_cols, str(pe.value("dataflow", nlohmann::ordered_json())))});
+    t.rows.push_back({"clock", fmt::format("{:g} MHz", in.clock_mhz)});
+    t.rows.push_back(
+        {"workload", fmt::format("{} ({})", str(get("workload")), str(get("workload_spec")))});
+    t.rows.push_back({"batch", str(get("batch"))});
+    t.rows.push_back({"training iteration", str(get("training"))});
+    t.rows.push_back({"SMP samples", in.smp_samples > 0 ? std::to_string(in.smp_samples) : "-"});
+    t.rows.push_back({"ops", std::to_string(in.rows.size())});
+    t.rows.push_back({"cycles", fmt::format("{} ({:.6f} ms)", cycles,
+                                            static_cast<double>(cycles) / (in.clock_mhz * 1e3))});
+    t.rows.push_back({"compute / stall cycles", fmt::format("{} / {}", compute, stall)});
+    t.rows.push_back({"MACs", std::to_string(macs)});
+    t.rows.push_back({"PE-array utilisation",
+                      fmt::format("{:.2f} %", cycles > 0 ? 100.0 * static_cast<double>(macs) /
+                                                               (static_cast<double>(cycles) *
+                                                                in.pe_rows * in.pe_cols)
+                                                         : 0.0)});
+    t.rows.push_back(
+        {"DRAM read / write",
+         fmt::format(
+             "{} / {} MB",
+             mb(get("dram_read_bytes").is_number() ? get("dram_read_bytes").get<int64_t>() : 0),
+             mb(get("dram_write_bytes").is_number() ? get("dram_write_bytes").get<int64_t>()
+                                                    : 0))});
+    t.rows.push_back({"energy", fmt::format("{} uJ", uj(in.energy.total_pj))});
+    t.rows.push_back({"energy table", fmt::format("{} ({} nm)", in.energy_table, in.energy_node)});
+    if (!in.energy.uncosted.empty()) {
+      std::string u;
+      for (const auto& [a, n] : in.energy.uncosted)
+        u += fmt::format("{}{} x{}", u.empty() ? "" : ", ", a, n);
+      t.rows.push_back({"uncosted actions", u});
+    }
+    out.push_back(t);
+  }
+  {
+    Table t{"Energy by component",
+            {"component", "energy (uJ)", "share (%)"},
+            {false, true, true},
+            {},
+            ""};
+    for (const std::string& c : in.components) {
+      const auto it = in.energy.by_component.find(c);
+      const double pj = it == in.energy.by_component.end() ? 0.0 : it->second;
+      t.rows.push_back({c, uj(pj), pct(pj, in.energy.total_pj)});
+    }
+    t.rows.push_back(
+        {"total", uj(in.energy.total_pj), pct(in.energy.total_pj, in.energy.total_pj)});
+    out.push_back(t);
+  }
+  {
+    Table t{"Energy by phase",
+            {"phase", "energy (uJ)", "share (%)", "cycles", "share of cycles (%)"},
+            {false, true, true, true, true},
+            {},
+            ""};
+    for (const std::string& ph : in.phases) {
+      const auto it = in.energy.by_phase.find(ph);
+      const double pj = it == in.energy.by_phase.end() ? 0.0 : it->second;
+      int64_t c = 0;
+      for (const OpRow& r : in.rows)
+        if (r.phase == ph) c += r.cycles;
+      t.rows.push_back({ph, uj(pj), pct(pj, in.energy.total_pj), std::to_string(c),
+                        pct(static_cast<double>(c), static_cast<double>(cycles))});
+    }
+    out.push_back(t);
+  }
+  if (in.training) {
+    const TrainingEstimate& e = *in.training;
+    Table t{"Whole-training estimate",
+            {"quantity", "value"},
+            {false, false},
+            {},
+            "iterations = ceil(dataset size / batch) x epochs; time and energy = iterations x "
+            "those of the simulated iteration (SMP samples are inside it). The high-precision "
+            "fine-tune is costed from its own run (--fnt-run) with the same energy table."};
+    t.rows.push_back({"dataset size / epochs", fmt::format("{} / {}", e.dataset_size, e.epochs)});
+    t.rows.push_back({"iterations", fmt::format("{} ({} per epoch at batch {})", e.iterations,
+                                                e.iterations_per_epoch, e.batch)});
+    t.rows.push_back({"iteration time / energy",
+                      fmt::format("{:.9f} s / {} uJ", e.iteration_s, uj(e.iteration_pj))});
+    t.rows.push_back({"low-bit training time", duration(e.time_s)});
+    t.rows.push_back({"low-bit training energy", fmt::format("{:.6f} J", e.energy_j)});
+    if (e.fnt) {
+      t.rows.push_back(
+          {"fine-tune run", fmt::format("{} ({}, {})", e.fnt_run, e.fnt_arch, e.fnt_pe_type)});
+      t.rows.push_back({"fine-tune iterations",
+                        fmt::format("{} ({} epochs x {} at batch {})", e.fnt_iterations,
+                                    e.fnt_epochs, e.fnt_iterations_per_epoch, e.fnt_batch)});
+      t.rows.push_back({"fine-tune time", duration(e.fnt_time_s)});
+      t.rows.push_back({"fine-tune energy", fmt::format("{:.6f} J", e.fnt_energy_j)});
+    }
+    t.rows.push_back({"total time", duration(e.total_time_s)});
+    t.rows.push_back({"total energy", fmt::format("{:.6f} J", e.total_energy_j)});
+    out.push_back(t);
+  }
+  {
+    Table t{"Per layer x phase",
+            {"layer", "phase", "ops", "cycles", "share (%)", "util (%)", "stall", "bound",
+             "DRAM (MB)", "energy (uJ)"},
+            {false, false, true, true, true, true, true, false, true, true},
+            {},
+            "bound: memory when stall cycles > compute cycles, else compute."};
+    for (const LayerPhase& lp : in.layer_phases)
+      t.rows.push_back({lp.layer, lp.phase, std::to_string(lp.ops), std::to_string(lp.cycles),
+                        pct(static_cast<double>(lp.cycles), static_cast<double>(cycles)),
+                        fmt::format("{:.2f}", 100.0 * lp.utilization),
+                        std::to_string(lp.stall_cycles),
+                        lp.stall_cycles > lp.compute_cycles ? "memory" : "compute",
+                        mb(lp.dram_read_bytes + lp.dram_write_bytes), uj(lp.energy_total_pj)});
+    out.push_back(t);
+  }
+  return out;
+}
+
+}  // namespace lbsim::reports

@@ -1,0 +1,96 @@
+// make_reports() and write_reports(): render the plots once, build the three documents, then write
+// them through temporary files that are renamed into place only after all three were written.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+#include <utility>
+
+#include "models/core/error.h"
+#include "reports/report.h"
+
+namespace lbsim::reports {
+
+ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot) {
+  const PlotSet plots = render_plots(in, gnuplot);
+  return ReportFiles{report_json(in), report_md(in, plots), report_html(in, plots), plots.note};
+}
+
+void write_reports(const std::string& dir, const ReportFiles& files) {
+  const std::filesystem::path out(dir);
+  const std::pair<const char*, const std::string*> items[] = {
+      {"report.json", &files.json}, {"report.md", &files.md}, {"report.html", &files.html}};
+  std::error_code ec;
+  const auto cleanup = [&] {
+    for (const auto& [name, text] : items)
+      std::filesystem::remove(out / (std::string(name) + ".tmp-lbsim"), ec);
+  };
+  for (const auto& [name, text] : items) {
+    std::ofstream f(out / (std::string(name) + ".tmp-lbsim"), std::ios::binary | std::ios::trunc);
+    f << *text;
+    f.close();
+    if (!f) {
+      cleanup();
+      throw UserError(fmt::format("{}: error: cannot write", (out / name).string()));
+    }
+  }
+  for (const auto& [name, text] : items) {
+    std::filesystem::rename(out / (std::string(name) + ".tmp-lbsim"), out / name, ec);
+    if (ec) {
+      cleanup();
+      throw UserError(
+          fmt::format("{}: error: cannot write: {}", (out / name).string(), ec.message()));
+    }
+  }
+}
+
+}  // namespace lbsim::reports
+
+namespace lbsim::reports {
+
+namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in)
+    throw UserError(fmt::format("{}: error: cannot open (is {} the output directory of lbsim run?)",
+                                p.string(), p.parent_path().string()));
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return s;
+}
+
+}  // namespace
+
+ReportFiles regenerate_reports(const std::string& dir, const EnergyReport& energy,
+                               const EnergyTable& table, TrainingOptions training,
+                               const std::string& gnuplot) {
+  const std::filesystem::path d(dir);
+  int64_t smp = 0;
+  const std::filesystem::path previous = d / "report.json";
+  if (std::filesystem::is_regular_file(previous)) {
+    const auto j = nlohmann::json::parse(slurp(previous), nullptr, false);
+    if (!j.is_discarded() && j.is_object()) {
+      if (j.contains("run") && j["run"].is_object() && j["run"].contains("smp_samples") &&
+          j["run"]["smp_samples"].is_number_integer())
+        smp = j["run"]["smp_samples"].get<int64_t>();
+      const auto& t = j.value("training_estimate", nlohmann::json());
+      if (!training.requested() && t.is_object() && t.contains("dataset_size")) {
+        training.dataset_size = t.value("dataset_size", int64_t{0});
+        training.epochs = t.value("epochs", int64_t{0});
+        const auto& f = t.value("fine_tune", nlohmann::json());
+        if (f.is_object()) {
+          training.fnt_epochs = f.value("epochs", int64_t{0});
+          training.fnt_run = f.value("run", std::string());
+        }
+      }
+    }
+  }
+  check_training_options(training);
+  const ReportInput in = build_report_input(slurp(d / "stats.json"), slurp(d / "layers.csv"),
+                                            energy, table, training, smp);
+  return make_reports(in, gnuplot);
+}
+
+}  // namespace lbsim::reports
