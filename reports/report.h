@@ -131,6 +131,9 @@ ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot = "gn
 // Writes report.json, report.md, report.html into `dir` through temporary files renamed into place
 // (all written before any rename; temporaries removed on failure). UserError on failure.
 void write_reports(const std::string& dir, const ReportFiles& files);
+// The CLI summary line for them: "wrote:        DIR/report.json, DIR/report.md, DIR/report.html"
+// plus " (note)" when plots are missing, and a newline.
+std::string written_line(const std::string& dir, const ReportFiles& files);
 
 // `lbsim report`: the reports of the finished run in `dir` (its stats.json and layers.csv) with
 // `energy` (its actions.csv re-costed with `table`). Taken from the previous dir/report.json when

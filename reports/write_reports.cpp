@@ -18,6 +18,13 @@ ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot) {
   return ReportFiles{report_json(in), report_md(in, plots), report_html(in, plots), plots.note};
 }
 
+std::string written_line(const std::string& dir, const ReportFiles& files) {
+  const std::filesystem::path out(dir);
+  return fmt::format("wrote:        {}, {}, {}{}\n", (out / "report.json").string(),
+                     (out / "report.md").string(), (out / "report.html").string(),
+                     files.note.empty() ? "" : " (" + files.note + ")");
+}
+
 void write_reports(const std::string& dir, const ReportFiles& files) {
   const std::filesystem::path out(dir);
   const std::pair<const char*, const std::string*> items[] = {

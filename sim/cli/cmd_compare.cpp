@@ -383,6 +383,19 @@ void cmd_compare(const CompareArgs& a) {
     out(h);
     out(r);
   };
+  // One table with one formatted value per model x configuration column.
+  auto value_table = [&](const std::string& title, auto cell_text) {
+    out(title);
+    out("");
+    header("model");
+    for (size_t mi = 0; mi < s.models.size(); ++mi) {
+      const StudyModel& m = s.models[mi];
+      std::string row = "| " + m.label + " |";
+      for (const auto& c : s.columns) row += " " + cell_text(cells[mi].at(col_config(m, c))) + " |";
+      out(row);
+    }
+    out("");
+  };
   // One table of ratios reference/column (and baseline/column) for a metric.
   auto ratio_table = [&](const char* what, auto metric) {
     out(fmt::format("{} ratio, {} / config (higher = the config is cheaper or faster):", what,
@@ -457,19 +470,9 @@ void cmd_compare(const CompareArgs& a) {
   out("## Compute-unit energy");
   out("");
   ratio_table("Compute-unit energy", [](const Cell& c) { return c.e.compute; });
-  out("Compute-unit energy per MAC (pJ):");
-  out("");
-  header("model");
-  for (size_t mi = 0; mi < s.models.size(); ++mi) {
-    const StudyModel& m = s.models[mi];
-    std::string row = "| " + m.label + " |";
-    for (const auto& c : s.columns) {
-      const Cell& cell = cells[mi].at(col_config(m, c));
-      row += fmt::format(" {:.3f} |", cell.e.compute / static_cast<double>(cell.e.macs));
-    }
-    out(row);
-  }
-  out("");
+  value_table("Compute-unit energy per MAC (pJ):", [](const Cell& cell) {
+    return fmt::format("{:.3f}", cell.e.compute / static_cast<double>(cell.e.macs));
+  });
 
   out("## Windows of the MLS abstract");
   out("");
@@ -541,35 +544,16 @@ void cmd_compare(const CompareArgs& a) {
   out("## Full-system energy (memory included)");
   out("");
   ratio_table("Full-system energy", [](const Cell& c) { return c.e.system; });
-  out("Share of SRAM + DRAM in the full-system energy:");
-  out("");
-  header("model");
-  for (size_t mi = 0; mi < s.models.size(); ++mi) {
-    const StudyModel& m = s.models[mi];
-    std::string row = "| " + m.label + " |";
-    for (const auto& c : s.columns) {
-      const Cell& cell = cells[mi].at(col_config(m, c));
-      row += fmt::format(" {:.1f} % |", 100.0 * (cell.e.sram + cell.e.dram) / cell.e.system);
-    }
-    out(row);
-  }
-  out("");
+  value_table("Share of SRAM + DRAM in the full-system energy:", [](const Cell& cell) {
+    return fmt::format("{:.1f} %", 100.0 * (cell.e.sram + cell.e.dram) / cell.e.system);
+  });
 
   out("## Latency");
   out("");
   ratio_table("Latency (total cycles)",
               [](const Cell& c) { return static_cast<double>(c.cycles); });
-  out("Total cycles of one iteration:");
-  out("");
-  header("model");
-  for (size_t mi = 0; mi < s.models.size(); ++mi) {
-    const StudyModel& m = s.models[mi];
-    std::string row = "| " + m.label + " |";
-    for (const auto& c : s.columns)
-      row += fmt::format(" {} |", cells[mi].at(col_config(m, c)).cycles);
-    out(row);
-  }
-  out("");
+  value_table("Total cycles of one iteration:",
+              [](const Cell& cell) { return fmt::format("{}", cell.cycles); });
 
   if (!s.variants.empty()) {
     out("## Sensitivity (compute-unit energy)");

@@ -89,9 +89,7 @@ void cmd_report(const ReportArgs& a) {
   std::printf("wrote:        %s\n", out.string().c_str());
   if (regenerate) {
     reports::write_reports(a.run_dir, report_files);
-    std::printf("wrote:        %s, %s, %s%s\n", (dir / "report.json").string().c_str(),
-                (dir / "report.md").string().c_str(), (dir / "report.html").string().c_str(),
-                report_files.note.empty() ? "" : (" (" + report_files.note + ")").c_str());
+    std::fputs(reports::written_line(a.run_dir, report_files).c_str(), stdout);
   }
 }
 

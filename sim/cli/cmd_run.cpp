@@ -169,9 +169,7 @@ void cmd_run(const RunArgs& a) {
   std::printf("%s", energy_summary(energy, table).c_str());
   std::printf("wrote:        %s, %s\n", (out / "actions.csv").string().c_str(),
               (out / "energy.csv").string().c_str());
-  std::printf("wrote:        %s, %s, %s%s\n", (out / "report.json").string().c_str(),
-              (out / "report.md").string().c_str(), (out / "report.html").string().c_str(),
-              report_files.note.empty() ? "" : (" (" + report_files.note + ")").c_str());
+  std::fputs(reports::written_line(out.string(), report_files).c_str(), stdout);
 }
 
 void add_run_command(CLI::App& app) {
