@@ -175,7 +175,8 @@ void cmd_run(const RunArgs& a) {
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto* c = app.add_subcommand(
-      "run", "Simulate one training iteration (timing mode); write stats.json and layers.csv");
+      "run",
+      "Simulate one training iteration (timing mode); write stats, layers.csv, energy and reports");
   c->add_option("--arch", args->arch,
                 "Architecture YAML (default: the built-in arch_configs/default.yaml)");
   c->add_option("--workload", args->workload,
