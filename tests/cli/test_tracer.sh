@@ -45,7 +45,7 @@ trace --model mobilenet_v2 --batch 1 --input 3,64,64 --out mbv2.yaml
 trace --module "$ATTN:TinyTransformer" --batch 2 --input 8,32 --out attn.yaml \
   --dump-tensors adumps --layers attn.qkv
 trace --module "$ATTN:SharedAttention" --batch 1 --input 8,32 --out shared.yaml --seed 3 \
-  --dump-tensors sdumps --layers attn.qkv.call0,attn.qkv.call1
+  --dump-tensors sdumps --layers attn.qkv,attn.qkv_1
 trace --module "$MIXED:MixedLayers" --batch 2 --input 1,10,10 --out mixed.yaml
 trace --model resnet18 --batch 1 --input 3,224,224 --out r18_224.yaml
 trace --model mobilenet_v2 --batch 1 --input 3,224,224 --out mbv2_224.yaml
@@ -108,7 +108,7 @@ def vectors(layer, phase):
 def check_update(l, params, path):
     """sgd_momentum over the layer's parameters, once: on the first call of a repeated module."""
     upd = vectors(l, "update")
-    later_call = re.search(r"\.call[1-9][0-9]*$", l["name"]) is not None
+    later_call = re.search(r"_[1-9][0-9]*$", l["name"]) is not None
     want = [] if later_call else [("sgd_momentum", params)]
     check(upd == want, f"{path}: {l['name']}: update {upd}, want {want}")
 
@@ -185,8 +185,8 @@ check(gemms(first, "fwd") == [(32 * 32, 64, 3 * 7 * 7, 1)] and first["output_hw"
       f"resnet18: conv1 fwd {gemms(first, 'fwd')}")
 check(all(l["input_grad"] for l in of_type(r18, "conv2d")[1:]), "resnet18: later conv without dgrad")
 L = by_name(r18)
-check("layer1.0.relu.call0" in L and "layer1.0.relu.call1" in L and "layer1.0.relu" not in L,
-      "resnet18: the block's ReLU runs twice: want .call0/.call1 names")
+check("layer1.0.relu" in L and "layer1.0.relu_1" in L and "layer1.0.relu_2" not in L,
+      "resnet18: the block's ReLU runs twice: want relu/relu_1 names (as the zoo)")
 check(L.get("layer4.1.conv2", {}).get("output_hw") == [2, 2], "resnet18: layer4 output 2x2")
 check(L.get("fc", {}).get("rows") == 1 and L["fc"]["in_features"] == 512, "resnet18: fc fields")
 check(vectors(L["bn1"], "update") == [("sgd_momentum", 128)], "resnet18: bn1 update 2*64")
@@ -215,8 +215,8 @@ at = load("attn.yaml")
 check_common(at, "attn.yaml", "TinyTransformer", 2, [A.TOKENS, A.DIM])
 mm = of_type(at, "matmul")
 count = 2 * A.HEADS
-want = [("attn.matmul.call0", (count, A.TOKENS, A.TOKENS, A.HEAD_DIM)),   # q @ k^T
-        ("attn.matmul.call1", (count, A.TOKENS, A.HEAD_DIM, A.TOKENS))]   # probs @ v
+want = [("attn.matmul", (count, A.TOKENS, A.TOKENS, A.HEAD_DIM)),   # q @ k^T
+        ("attn.matmul_1", (count, A.TOKENS, A.HEAD_DIM, A.TOKENS))]   # probs @ v
 got = [(l["name"], (l["count"], l["m"], l["n"], l["k"])) for l in mm]
 check(got == want, f"attention: matmul layers {got}, want {want}")
 for l in mm:
@@ -233,8 +233,8 @@ check(AL.get("norm", {}).get("type") == "layer_norm" and AL["norm"]["features"] 
 check(AL.get("attn.softmax", {}).get("kind") == "softmax", "attention: softmax activation")
 check(AL.get("add", {}).get("elements") == A.TOKENS * A.DIM, "attention: residual add")
 order = [l["name"] for l in at["layers"]]
-check(order.index("attn.qkv") < order.index("attn.matmul.call0") < order.index("attn.softmax")
-      < order.index("attn.matmul.call1") < order.index("attn.proj") < order.index("head"),
+check(order.index("attn.qkv") < order.index("attn.matmul") < order.index("attn.softmax")
+      < order.index("attn.matmul_1") < order.index("attn.proj") < order.index("head"),
       f"attention: execution order {order}")
 
 # ---- --dump-tensors
@@ -270,18 +270,18 @@ check_dump(at, "attn.yaml", "attn.qkv", {"activation": (2 * A.TOKENS, A.DIM),
 check(all("tensors" not in l for l in r18["layers"] if l["name"] not in ("conv1", "layer1.0.conv2", "fc")),
       "resnet18: tensors on an unselected layer")
 
-# ---- one module run twice (SharedAttention): .call<i> names, update once, the dumps of each
+# ---- one module run twice (SharedAttention): name, name_1, update once, the dumps of each
 # call are that call's real tensors (recomputed here with the tracer's documented random order:
 # manual_seed, model construction, randn input, randint targets).
 sh = load("shared.yaml")
 check_common(sh, "shared.yaml", "SharedAttention", 1, [A.TOKENS, A.DIM])
 SL = by_name(sh)
-q0, q1 = SL.get("attn.qkv.call0"), SL.get("attn.qkv.call1")
-check(q0 is not None and q1 is not None and "attn.qkv" not in SL, "shared: qkv call names")
-check(len(of_type(sh, "matmul")) == 4 and "attn.matmul.call3" in SL, "shared: 4 matmuls")
+q0, q1 = SL.get("attn.qkv"), SL.get("attn.qkv_1")
+check(q0 is not None and q1 is not None and "attn.qkv_2" not in SL, "shared: qkv call names")
+check(len(of_type(sh, "matmul")) == 4 and "attn.matmul_3" in SL, "shared: 4 matmuls")
 if q0 and q1:
     check(q0["input_grad"] is False and not gemms(q0, "dgrad") and gemms(q1, "dgrad"),
-          "shared: qkv.call0 input is the model input (no dgrad), call1's is not")
+          "shared: the first qkv call's input is the model input (no dgrad), the second's is not")
     check(gemms(q0, "wgrad") and gemms(q1, "wgrad"), "shared: wgrad in both calls")
     check(vectors(q0, "update") == [("sgd_momentum", 3 * A.DIM * A.DIM + 3 * A.DIM)]
           and not vectors(q1, "update"), "shared: update once, on the first call")
@@ -299,9 +299,10 @@ for i, (act, out) in enumerate(seen):
     want = {"activation": act.numpy(), "weight": model.attn.qkv.weight.detach().numpy(),
             "error": out.grad.reshape(-1, 3 * A.DIM).numpy()}
     for role, w in want.items():
-        got = np.load(f"sdumps/attn.qkv.call{i}.{role}.npy")
+        name = "attn.qkv" if i == 0 else f"attn.qkv_{i}"
+        got = np.load(f"sdumps/{name}.{role}.npy")
         check(got.shape == w.shape and np.allclose(got, w, rtol=1e-5, atol=1e-7),
-              f"shared: attn.qkv.call{i}.{role} differs from the recomputed tensor")
+              f"shared: {name}.{role} differs from the recomputed tensor")
 
 # ---- vector-op names, phases and element counts of the layer types the zoo does not cover
 spec = importlib.util.spec_from_file_location("mixed", os.environ["MIXED"])
@@ -384,14 +385,11 @@ for path in os.environ["TRACES"].split():
               f"{path}: {lt['name']}: fwd ops {got}, lbsim expands {full}")
 
 
-# ---- zoo cross-check: the 224x224 traces against lbsim's zoo, layer by layer by name. Known
-# naming differences: a module called again is "<path>.call<i>" in a trace, "<path>_<i>" in the
-# zoo (first call "<path>"); MobileNetV2's functional F.adaptive_avg_pool2d, which has no module
-# path, is "adaptive_avgpool" in a trace and "avgpool" in the zoo.
+# ---- zoo cross-check: the 224x224 traces against lbsim's zoo, layer by layer by name. Both name
+# a repeated call "<path>", "<path>_1", ...; the one known difference is MobileNetV2's functional
+# F.adaptive_avg_pool2d, which has no module path: "adaptive_avgpool" in a trace, "avgpool" in
+# the zoo.
 def zoo_name(name, aliases):
-    m = re.fullmatch(r"(.*)\.call([0-9]+)", name)
-    if m:
-        name = m.group(1) if m.group(2) == "0" else f"{m.group(1)}_{m.group(2)}"
     return aliases.get(name, name)
 
 
@@ -459,9 +457,9 @@ expect_usage_error "must be given together" --model resnet18 --input 3,64,64 --o
 expect_usage_error "not found" --module "$work/missing.py:Net" --input 8,32 --out out.yaml
 expect_usage_error "no torch.nn.Module class 'Nope'" --module "$ATTN:Nope" --input 8,32 \
   --out out.yaml
-expect_usage_error "it ran 2 times: attn.qkv.call0, attn.qkv.call1" \
+expect_usage_error "it ran 2 times: attn.qkv, attn.qkv_1" \
   --module "$ATTN:SharedAttention" --input 8,32 --out out.yaml --dump-tensors baddump \
-  --layers attn.qkv
+  --layers attn.qkv_2
 expect_usage_error "failed on input" --module "$ATTN:TinyTransformer" --input 8,31 \
   --out out.yaml
 echo "bad arguments ok"

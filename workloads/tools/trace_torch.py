@@ -27,8 +27,9 @@ Contract (models/workload/workload.h is the authority for fields and expansion r
   * Layers are written in execution order; a layer's name is the module path from
     named_modules(); functional ops are named "<innermost running module path>.<op>" (e.g.
     "layer1.0.add", "attn.matmul", "attn.softmax"; pools "<path>.maxpool", ".avgpool",
-    ".adaptive_avgpool", ".adaptive_maxpool"). A name that occurs more than once gets
-    ".call<i>" on every occurrence (i = 0, 1, ... in execution order).
+    ".adaptive_avgpool", ".adaptive_maxpool"). A name that occurs more than once is named as
+    torch.fx and the model zoo do: the first occurrence keeps it, later ones get "_1", "_2", ...
+    in execution order (e.g. "layer1.0.relu", "layer1.0.relu_1").
   * Ops follow the expansion rules of workload.h, but a phase is only emitted when it ran:
     dgrad when the layer's input got a gradient (conv/linear: grad_input[0] is not None in the
     backward hook, which sets input_grad: false otherwise; matmul: one dgrad GEMM per operand
@@ -389,7 +390,7 @@ class Record:
 
     def __init__(self, kind, base, ltype, module=None):
         self.kind = kind  # "module" or "func"
-        self.base = base  # name before the .call<i> suffix
+        self.base = base  # module path (or functional-op name) before the _<i> of a repeated call
         self.type = ltype  # workload.h layer type name
         self.module = module
         self.fields = {}
@@ -752,14 +753,19 @@ def build_layers(records, batch, stepped):
 
 
 def assign_names(records):
-    """Suffix .call<i> on every occurrence of a base name that occurs more than once."""
-    totals, seen = {}, {}
-    for r in records:
-        totals[r.base] = totals.get(r.base, 0) + 1
+    """First occurrence of a base name keeps it; later ones get _1, _2, ... (torch.fx style),
+    skipping any suffix that is itself a base name so names stay unique."""
+    bases = {r.base for r in records}
+    seen, used = {}, set()
     for r in records:
         i = seen.get(r.base, 0)
+        name = r.base if i == 0 else f"{r.base}_{i}"
+        while i > 0 and (name in bases or name in used):
+            i += 1
+            name = f"{r.base}_{i}"
         seen[r.base] = i + 1
-        r.name = f"{r.base}.call{i}" if totals[r.base] > 1 else r.base
+        used.add(name)
+        r.name = name
 
 
 def write_atomic(path, write, binary):
@@ -785,12 +791,15 @@ def trace(args):
     model.train()
     batch = args.batch
 
-    # --layers: the base name (without .call<i>) must be a conv2d/linear module path.
+    # --layers: a conv2d/linear module path, or such a path with the _<i> of a repeated call.
     dump_bases = set()
     if args.layers:
         known = [path for path, m in model.named_modules() if layer_type(m) in ("conv2d", "linear")]
         for name in args.layers:
-            base = re.sub(r"\.call[0-9]+$", "", name)
+            base = name
+            repeat = re.fullmatch(r"(.*)_([0-9]+)", name)
+            if base not in known and repeat and repeat.group(1) in known:
+                base = repeat.group(1)
             if base not in known:
                 raise UsageError(f"--layers: unknown conv2d/linear layer '{name}' (known: "
                                  + ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
@@ -858,7 +867,8 @@ def trace(args):
     for name in args.layers or []:
         r = by_name.get(name)
         if r is None or r.type not in ("conv2d", "linear"):
-            calls = [q.name for q in records if q.base == name]
+            base = re.sub(r"_[0-9]+$", "", name)
+            calls = [q.name for q in records if q.base in (name, base)]
             hint = f"; it ran {len(calls)} times: {', '.join(calls)}" if calls else ""
             raise UsageError(f"--layers: unknown conv2d/linear layer '{name}'{hint}")
         dump_recs.append(r)
