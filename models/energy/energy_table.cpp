@@ -350,7 +350,7 @@ EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::strin
                                   spec->params.empty() ? "none" : join(spec->params)));
           ok = false;
         }
-      const YAML::Node& body = it->second;
+      const YAML::Node body = it->second;  // a copy: it->second lives in a temporary
       if (!body.IsMap()) {
         diag->error(mark(body, file), path, "expected {pj | formula, source, ...}");
         continue;
