@@ -28,30 +28,13 @@
 #include "models/numerics/random_tensor.h"
 #include "models/reference/reference_gemm.h"
 #include "sim/modules/cycle_array.h"
+#include "tests/sim/scenario_check.h"
 
 using namespace lbsim;
 
 namespace {
 
-int g_failures = 0;
-
-#define EXPECT_EQ(a, b)                                                                          \
-  do {                                                                                           \
-    const long long va_ = static_cast<long long>(a), vb_ = static_cast<long long>(b);            \
-    if (va_ != vb_) {                                                                            \
-      std::fprintf(stderr, "%s:%d: FAILED %s == %s: %lld != %lld\n", __FILE__, __LINE__, #a, #b, \
-                   va_, vb_);                                                                    \
-      ++g_failures;                                                                              \
-    }                                                                                            \
-  } while (0)
-
-#define EXPECT_TRUE(c)                                                    \
-  do {                                                                    \
-    if (!(c)) {                                                           \
-      std::fprintf(stderr, "%s:%d: FAILED %s\n", __FILE__, __LINE__, #c); \
-      ++g_failures;                                                       \
-    }                                                                     \
-  } while (0)
+using scenario::g_failures;
 
 uint32_t bits(float f) {
   uint32_t b;
