@@ -153,28 +153,11 @@ int64_t out_size(const LayerSpec& l, int64_t in, int64_t k, int64_t stride, int6
 
 Op gemm(Phase phase, const char* name, int64_t m, int64_t n, int64_t k, int64_t groups,
         int64_t samples, Role a, Role b) {
-  Op op;
-  op.phase = phase;
-  op.kind = OpKind::kGemm;
-  op.name = name;
-  op.m = m;
-  op.n = n;
-  op.k = k;
-  op.groups = groups;
-  op.samples = samples;
-  op.a_role = a;
-  op.b_role = b;
-  return op;
+  return gemm_op(phase, name, m, n, k, groups, samples, a, b);
 }
 
 Op vec(Phase phase, const std::string& name, int64_t elements, int64_t ops_per_element) {
-  Op op;
-  op.phase = phase;
-  op.kind = OpKind::kVector;
-  op.name = name;
-  op.elements = elements;
-  op.ops_per_element = ops_per_element;
-  return op;
+  return vector_op(phase, name, elements, ops_per_element);
 }
 
 // Every GEMM's m*n*k*groups*samples and every vector op's elements*ops_per_element fits in int64
@@ -486,6 +469,32 @@ void expand_workload(Workload& w) {
     throw UserError(where + "smp_samples: must be >= 1, got " + std::to_string(w.smp_samples));
   }
   for (auto& layer : w.layers) expand_layer(layer, w.batch, w.training, w.smp_samples);
+}
+
+Op gemm_op(Phase phase, const std::string& name, int64_t m, int64_t n, int64_t k, int64_t groups,
+           int64_t samples, Role a_role, Role b_role) {
+  Op op;
+  op.phase = phase;
+  op.kind = OpKind::kGemm;
+  op.name = name;
+  op.m = m;
+  op.n = n;
+  op.k = k;
+  op.groups = groups;
+  op.samples = samples;
+  op.a_role = a_role;
+  op.b_role = b_role;
+  return op;
+}
+
+Op vector_op(Phase phase, const std::string& name, int64_t elements, int64_t ops_per_element) {
+  Op op;
+  op.phase = phase;
+  op.kind = OpKind::kVector;
+  op.name = name;
+  op.elements = elements;
+  op.ops_per_element = ops_per_element;
+  return op;
 }
 
 }  // namespace lbsim

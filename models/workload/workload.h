@@ -126,6 +126,11 @@ struct Workload {
   int64_t total_macs(Phase p) const;
 };
 
+// Op constructors (the expansion builds every op through these).
+Op gemm_op(Phase phase, const std::string& name, int64_t m, int64_t n, int64_t k, int64_t groups,
+           int64_t samples, Role a_role, Role b_role);
+Op vector_op(Phase phase, const std::string& name, int64_t elements, int64_t ops_per_element);
+
 // Fills layer.ops from the layer's fields by the rules above (idempotent: replaces ops).
 // Throws UserError on impossible shapes (non-positive sizes, channels not divisible by groups,
 // output size < 1, products overflowing 64 bits), naming the layer and the field.

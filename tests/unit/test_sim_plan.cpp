@@ -21,28 +21,11 @@ FormatPtr fmt_of(const std::string& spec) { return make_format(spec, SourceLoc{"
 
 Op gemm(Phase p, int64_t m, int64_t n, int64_t k, Role a, Role b, int64_t groups = 1,
         int64_t samples = 1) {
-  Op op;
-  op.phase = p;
-  op.kind = OpKind::kGemm;
-  op.name = "gemm";
-  op.m = m;
-  op.n = n;
-  op.k = k;
-  op.a_role = a;
-  op.b_role = b;
-  op.groups = groups;
-  op.samples = samples;
-  return op;
+  return gemm_op(p, "gemm", m, n, k, groups, samples, a, b);
 }
 
 Op vec(Phase p, const std::string& name, int64_t elements, int64_t ops_per_element) {
-  Op op;
-  op.phase = p;
-  op.kind = OpKind::kVector;
-  op.name = name;
-  op.elements = elements;
-  op.ops_per_element = ops_per_element;
-  return op;
+  return vector_op(p, name, elements, ops_per_element);
 }
 
 // A linear layer 32 -> 10 at 64 rows, its ops written out (workload.h expansion rules).

@@ -120,29 +120,15 @@ std::string error_of(const std::string& path) {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+// The roles the expansion gives conv/linear GEMMs in each phase.
 Op gemm(Phase p, int64_t m, int64_t n, int64_t k, int64_t groups = 1, int64_t samples = 1) {
-  Op op;
-  op.phase = p;
-  op.kind = OpKind::kGemm;
-  op.name = "gemm";
-  op.m = m;
-  op.n = n;
-  op.k = k;
-  op.groups = groups;
-  op.samples = samples;
-  op.a_role = p == Phase::kDgrad ? Role::kError : Role::kActivation;
-  op.b_role = p == Phase::kWgrad ? Role::kError : Role::kWeight;
-  return op;
+  return gemm_op(p, "gemm", m, n, k, groups, samples,
+                 p == Phase::kDgrad ? Role::kError : Role::kActivation,
+                 p == Phase::kWgrad ? Role::kError : Role::kWeight);
 }
 
 Op vec(Phase p, const std::string& name, int64_t elements, int64_t ops_per_element) {
-  Op op;
-  op.phase = p;
-  op.kind = OpKind::kVector;
-  op.name = name;
-  op.elements = elements;
-  op.ops_per_element = ops_per_element;
-  return op;
+  return vector_op(p, name, elements, ops_per_element);
 }
 
 void check_ops(const LayerSpec& l, const std::vector<Op>& expected) {
