@@ -24,13 +24,15 @@
 //         # or bandwidth_bytes_per_cycle instead of bandwidth_gbps
 //   vector_unit: {lanes: 32}
 //   quant_unit: {elements_per_cycle: 32}
-//   mapping: {tile_m: 0, tile_n: 0, tile_k: 0}   # 0 = chosen by the tiling rule
+//   mapping: {tile_m: 0, tile_n: 0, tile_k: 0,   # 0 = chosen by the tiling rule
+//             dgrad_lowering: im2col}            # im2col | transposed (conv_lowering.h)
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "models/mac/systolic.h"
+#include "models/numerics/conv_lowering.h"
 #include "models/numerics/gemm_problem.h"
 #include "models/numerics/i_number_format.h"
 
@@ -69,6 +71,9 @@ struct DramConfig {
 
 struct MappingOverride {
   int64_t tile_m = 0, tile_n = 0, tile_k = 0;  // 0 = chosen by the tiling rule
+  // How conv layers' input-gradient GEMM is lowered (models/numerics/conv_lowering.h): im2col
+  // (K = Cout, then col2im) or transposed (K = Cout*R*S, no col2im).
+  DgradLowering dgrad_lowering = DgradLowering::kIm2col;
 };
 
 struct ArchConfig {

@@ -89,7 +89,8 @@ class ArchParser {
                             "element-wise unit (normalisation, activations, weight update)");
     Params quant = root.child("quant_unit", "the quantization unit",
                               "converts fp32 results to the array's operand formats");
-    Params map = root.child("mapping", "the mapping", "tile-size overrides for every GEMM");
+    Params map = root.child("mapping", "the mapping",
+                            "tile-size overrides for every GEMM and the conv dgrad lowering");
 
     parse_pe(pe, root.has("pe_array"), a.pe);
     parse_buffers(root, bufs, a.buffers);
@@ -108,6 +109,15 @@ class ArchParser {
     a.mapping.tile_m = map.get_int("tile_m", 0, 0, kMaxTile, "M" + tile);
     a.mapping.tile_n = map.get_int("tile_n", 0, 0, kMaxTile, "N" + tile);
     a.mapping.tile_k = map.get_int("tile_k", 0, 0, kMaxTile, "K" + tile);
+    a.mapping.dgrad_lowering =
+        map.get_choice("dgrad_lowering", "im2col", {"im2col", "transposed"},
+                       "how a conv layer's input-gradient GEMM is built: im2col = M (n,ho,wo) x "
+                       "K Cout x N (Cin,R,S) then col2im (fp32 adds); transposed = the backward "
+                       "convolution as one GEMM M (n,h,w) x K (Cout,R,S) x N Cin (strided layers "
+                       "count their zero taps); MLS (n,c) groups give K segments of 1 vs R*S") ==
+                "transposed"
+            ? DgradLowering::kTransposed
+            : DgradLowering::kIm2col;
     done(map);
     done(root);
     if (!m_describe) root.diagnostics()->throw_if_any();
@@ -430,8 +440,9 @@ std::string arch_summary(const ArchConfig& a) {
   const MappingOverride& m = a.mapping;
   if (m.tile_m || m.tile_n || m.tile_k)
     tiles = fmt::format("tiles M {} N {} K {} (0 = tiling rule)", m.tile_m, m.tile_n, m.tile_k);
-  out += fmt::format("vector_unit: {} lanes; quant_unit: {} elements/cycle; mapping: {}\n",
-                     a.vector_lanes, a.quant_elements_per_cycle, tiles);
+  out += fmt::format(
+      "vector_unit: {} lanes; quant_unit: {} elements/cycle; mapping: {}, dgrad lowering {}\n",
+      a.vector_lanes, a.quant_elements_per_cycle, tiles, dgrad_lowering_name(m.dgrad_lowering));
   return out;
 }
 

@@ -126,6 +126,7 @@ int ceil_log2(int64_t v) {  // smallest s with 2^s >= v (v >= 1)
 }
 
 const ActionKey kFp32Mul = key("fp_mul", {{"e", "8"}, {"m", "23"}});
+constexpr int kFp32Significand = 24;
 const ActionKey kFp32Add = key("fp_add", {{"e", "8"}, {"m", "23"}});
 
 void gemm_actions(const OpWork& op, const ArchConfig& arch, Counter& c) {
@@ -136,7 +137,14 @@ void gemm_actions(const OpWork& op, const ArchConfig& arch, Counter& c) {
   const bool mls = fa.kind == ElementKind::kMls || fb.kind == ElementKind::kMls;
   if (fa.kind == ElementKind::kFloat && fb.kind == ElementKind::kFloat) {
     const int e = std::max(fa.exp_bits, fb.exp_bits), m = std::max(fa.man_bits, fb.man_bits);
-    c.add(key("fp_mul", {{"e", num(e)}, {"m", num(m)}}), macs);
+    const int sa = fa.man_bits + 1, sb = fb.man_bits + 1;
+    if (sa + sb <= kFp32Significand) {  // exact product: no normalise / round stage
+      c.add(key("int_mul", {{"a_bits", num(std::max(sa, sb))}, {"b_bits", num(std::min(sa, sb))}}),
+            macs);
+      c.add(key("exp_add", {{"bits", num(e + 1)}}), macs);
+    } else {
+      c.add(key("fp_mul", {{"e", num(e)}, {"m", num(m)}}), macs);
+    }
     c.add(kFp32Add, macs);
     c.add(key("acc_update", {{"bits", "32"}}), macs);
     if (fa.code_bits < 32 || fb.code_bits < 32) c.add(kFp32Mul, outputs);
@@ -163,14 +171,7 @@ void gemm_actions(const OpWork& op, const ArchConfig& arch, Counter& c) {
     }
     c.add(key("int_add", {{"bits", num(w)}}), macs);
     c.add(key("acc_update", {{"bits", num(w)}}), macs);
-    // K segments: the shorter group length along K of A and B (0 = per tensor).
-    double len = static_cast<double>(op.k);
-    for (double g : {op.a.group_elements, op.b.group_elements})
-      if (g > 0) len = std::min(len, g);
-    // len is a mean group size (K / groups when the probe saw all of K): K / len is the group
-    // count up to rounding noise.
-    const auto per_output = std::max<int64_t>(
-        1, static_cast<int64_t>(std::ceil(static_cast<double>(op.k) / std::max(len, 1.0) - 1e-9)));
+    const int64_t per_output = op.k_segments;  // from the lowering (sim_plan.h)
     const int64_t segments = outputs * per_output;
     c.add(key("group_end_convert", {{"bits", num(w)}}), segments);
     if (op.a.group_elements > 0 || op.b.group_elements > 0) {

@@ -15,7 +15,12 @@
 // GEMM ops (per op; MACs = m n k groups samples, outputs = m n groups samples), following the
 // arithmetic contract of models/numerics/gemm_problem.h:
 //   float family (both operands kFloat; e, m = the larger exponent / mantissa of A and B):
-//     per MAC     fp_mul{e;m} + fp_add{e=8;m=23} (fp32 accumulate) + acc_update{bits=32}
+//     per MAC     the product: when the exact product fits the fp32 accumulator's significand
+//                 ((m_a + 1) + (m_b + 1) <= 24: fp16, bf16, fp8) the FMA datapath forms it
+//                 without a normalise/round stage, as the fixed family does: int_mul{a_bits=
+//                 larger significand;b_bits=smaller} + exp_add{bits=e+1}; otherwise (fp32)
+//                 fp_mul{e;m} (a full multiplier, Horowitz's unfused FP32 MAC = mul + add);
+//                 then fp_add{e=8;m=23} (fp32 accumulate) + acc_update{bits=32}
 //     per output  fp_mul{e=8;m=23} (tensor scale) unless both operands are fp32
 //   fixed family (kInt, kLog, kMls; W = the arch accumulator width, pe_array.accumulator.bits):
 //     significand bits s: int code_bits, log 1, mls man_bits + 1;
@@ -27,10 +32,12 @@
 //                 int_add{bits=W} + acc_update{bits=W}
 //     per (output, K segment)  group_end_convert{bits=W}; exp_add{bits=8} (power-of-two group
 //                 scales) or fp_mul{e=8;m=23} (fp32 group scales) when an operand has group
-//                 scales; fp_add{e=8;m=23} when an output has more than one segment. The segment
-//                 length is the operands' group length along K (FormatCost::group_elements, the
-//                 shorter of A and B; per-tensor = K): segments per output = ceil(K / length)
-//                 (the probe's mean group size makes K / length the group count).
+//                 scales; fp_add{e=8;m=23} when an output has more than one segment. Segments
+//                 per output = OpWork::k_segments: the contract's segmentation of the op's
+//                 lowering (conv2d: conv_k_segments on the real tensors' group layouts, e.g.
+//                 MLS (n,c) groups: fwd Cin segments of R*S, dgrad Cout segments of 1 (im2col)
+//                 or R*S (transposed), wgrad batch segments of Ho*Wo; other GEMMs: ceil(K /
+//                 group length along K)).
 //     per output  fp_mul{e=8;m=23} (tensor scale)
 //   both          pe_register_bits = code_bits(A) + code_bits(B) per MAC (operand pipeline
 //                 registers); pe_overhead{family} per MAC, family = the first of mls, log, int

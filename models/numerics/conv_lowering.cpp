@@ -1,6 +1,7 @@
 // Convolution phases as GEMMs (contract: conv_lowering.h).
 #include "models/numerics/conv_lowering.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "models/core/error.h"
@@ -83,129 +84,162 @@ void require_shape(const QTensor& q, const Shape& want, const char* phase, const
     throw std::logic_error("lower_conv: QTensor codes do not match its shape");
 }
 
-// Group index of every element of q, computed once (GroupMap::group_of divides per dimension).
-std::vector<int32_t> groups_of(const QTensor& q) {
-  std::vector<int32_t> g(q.codes.size());
-  for (size_t i = 0; i < g.size(); ++i)
-    g[i] = static_cast<int32_t>(q.groups.group_of(static_cast<int64_t>(i)));
-  return g;
+// Where element (row, k) of A and (k, col) of B come from: a flat index into the first / second
+// tensor, or -1 for padding. One definition of every phase's element mapping, used to build the
+// operands (lower_conv) and to count segments (conv_k_segments).
+struct ConvIndex {
+  ConvPhase phase;
+  ConvGeometry g;
+  DgradLowering dgrad;
+  ConvGemmShape shape;
+
+  // x[n, ci, ho*stride - pad + r, wo*stride - pad + s] for im2col row (n,ho,wo), col (ci,r,s).
+  int64_t im2col(int64_t row, int64_t col) const {
+    const int64_t wo = row % g.wo, ho = (row / g.wo) % g.ho, n = row / (g.wo * g.ho);
+    const int64_t s = col % g.s, r = (col / g.s) % g.r, ci = col / (g.s * g.r);
+    const int64_t h = ho * g.stride - g.pad + r, w = wo * g.stride - g.pad + s;
+    if (h < 0 || h >= g.h || w < 0 || w >= g.w) return -1;
+    return ((n * g.c_in + ci) * g.h + h) * g.w + w;
+  }
+  // e[n, co, ho, wo] for row (n,ho,wo) and channel co.
+  int64_t error_rows(int64_t row, int64_t co) const {
+    const int64_t hw = g.ho * g.wo, n = row / hw;
+    return (n * g.c_out + co) * hw + row % hw;
+  }
+  int64_t a(int64_t row, int64_t k) const {
+    switch (phase) {
+      case ConvPhase::kFwd:
+        return im2col(row, k);
+      case ConvPhase::kWgrad:
+        return im2col(k, row);
+      case ConvPhase::kDgrad:
+        break;
+    }
+    if (dgrad == DgradLowering::kIm2col) return error_rows(row, k);
+    // transposed: row (n,h,w), k (co,r,s)
+    const int64_t w = row % g.w, h = (row / g.w) % g.h, n = row / (g.w * g.h);
+    const int64_t s = k % g.s, r = (k / g.s) % g.r, co = k / (g.s * g.r);
+    const int64_t th = h + g.pad - r, tw = w + g.pad - s;
+    if (th < 0 || tw < 0 || th % g.stride != 0 || tw % g.stride != 0) return -1;
+    const int64_t ho = th / g.stride, wo = tw / g.stride;
+    if (ho >= g.ho || wo >= g.wo) return -1;
+    return ((n * g.c_out + co) * g.ho + ho) * g.wo + wo;
+  }
+  int64_t b(int64_t k, int64_t col) const {
+    const int64_t krs = g.c_in * g.r * g.s;
+    switch (phase) {
+      case ConvPhase::kFwd:
+        return col * krs + k;  // w[co, (ci,r,s)]
+      case ConvPhase::kWgrad:
+        return error_rows(k, col);
+      case ConvPhase::kDgrad:
+        break;
+    }
+    if (dgrad == DgradLowering::kIm2col) return k * krs + col;  // w[co, (ci,r,s)]
+    const int64_t rs = g.r * g.s, co = k / rs;                  // transposed: w[co, ci, (r,s)]
+    return (co * g.c_in + col) * rs + k % rs;
+  }
+};
+
+ConvIndex conv_index(ConvPhase phase, const ConvGeometry& geo, DgradLowering dgrad) {
+  return ConvIndex{phase, geo, dgrad, conv_gemm_shape(phase, geo, dgrad)};
 }
 
-GemmOperand blank_operand(const QTensor& q, int64_t rows, int64_t cols) {
+// rows x cols operand gathered from q by src(row, col) (-1: padding, code 0, group -1).
+template <class Src>
+GemmOperand gather(const QTensor& q, int64_t rows, int64_t cols, Src src) {
+  std::vector<int32_t> qg(q.codes.size());  // group of every element, computed once
+  for (size_t i = 0; i < qg.size(); ++i)
+    qg[i] = static_cast<int32_t>(q.groups.group_of(static_cast<int64_t>(i)));
   GemmOperand op;
   op.q = &q;
   op.rows = rows;
   op.cols = cols;
-  op.codes.assign(static_cast<size_t>(rows * cols), 0u);  // padding: code 0 ...
-  op.group.assign(static_cast<size_t>(rows * cols), -1);  // ... group -1
-  return op;
-}
-
-// A tensor whose C-order layout already is the K x N (or M x K) matrix wanted.
-GemmOperand as_matrix(const QTensor& q, int64_t rows, int64_t cols) {
-  GemmOperand op;
-  op.q = &q;
-  op.rows = rows;
-  op.cols = cols;
-  op.codes = q.codes;
-  op.group = groups_of(q);
-  return op;
-}
-
-// im2col of x (n, c_in, h, w). Element (row, col) of the (n,ho,wo) x (ci,r,s) matrix is
-// x[n, ci, ho*stride - pad + r, wo*stride - pad + s], or padding outside the input. When
-// transposed, the same element lands at (col, row) of the (ci,r,s) x (n,ho,wo) matrix.
-GemmOperand im2col(const QTensor& x, const ConvGeometry& g, bool transposed) {
-  const int64_t rows = g.n * g.ho * g.wo, cols = g.c_in * g.r * g.s;
-  GemmOperand op = transposed ? blank_operand(x, cols, rows) : blank_operand(x, rows, cols);
-  const std::vector<int32_t> xg = groups_of(x);
-  for (int64_t n = 0; n < g.n; ++n)
-    for (int64_t ho = 0; ho < g.ho; ++ho)
-      for (int64_t wo = 0; wo < g.wo; ++wo) {
-        const int64_t row = (n * g.ho + ho) * g.wo + wo;
-        for (int64_t ci = 0; ci < g.c_in; ++ci)
-          for (int64_t r = 0; r < g.r; ++r) {
-            const int64_t h = ho * g.stride - g.pad + r;
-            if (h < 0 || h >= g.h) continue;
-            for (int64_t s = 0; s < g.s; ++s) {
-              const int64_t w = wo * g.stride - g.pad + s;
-              if (w < 0 || w >= g.w) continue;
-              const int64_t col = (ci * g.r + r) * g.s + s;
-              const int64_t src = ((n * g.c_in + ci) * g.h + h) * g.w + w;
-              const int64_t dst = transposed ? col * rows + row : row * cols + col;
-              op.codes[dst] = x.codes[src];
-              op.group[dst] = xg[src];
-            }
-          }
-      }
-  return op;
-}
-
-// A tensor (n, c, ho, wo) viewed as the (n,ho,wo) x c matrix (e for dgrad A, e for wgrad B).
-GemmOperand nchw_as_rows(const QTensor& t, int64_t n_, int64_t c_, int64_t hw) {
-  GemmOperand op = blank_operand(t, n_ * hw, c_);
-  const std::vector<int32_t> tg = groups_of(t);
-  for (int64_t n = 0; n < n_; ++n)
-    for (int64_t c = 0; c < c_; ++c)
-      for (int64_t p = 0; p < hw; ++p) {
-        const int64_t src = (n * c_ + c) * hw + p;
-        const int64_t dst = (n * hw + p) * c_ + c;
-        op.codes[dst] = t.codes[src];
-        op.group[dst] = tg[src];
-      }
-  return op;
-}
-
-// w (co, ci, r, s) viewed as the (ci,r,s) x co matrix (fwd B).
-GemmOperand weight_transposed(const QTensor& w, const ConvGeometry& g) {
-  const int64_t krs = g.c_in * g.r * g.s;
-  GemmOperand op = blank_operand(w, krs, g.c_out);
-  const std::vector<int32_t> wg = groups_of(w);
-  for (int64_t co = 0; co < g.c_out; ++co)
-    for (int64_t i = 0; i < krs; ++i) {
-      op.codes[i * g.c_out + co] = w.codes[co * krs + i];
-      op.group[i * g.c_out + co] = wg[co * krs + i];
+  op.codes.assign(static_cast<size_t>(rows * cols), 0u);
+  op.group.assign(static_cast<size_t>(rows * cols), -1);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      const int64_t from = src(i, j);
+      if (from < 0) continue;
+      op.codes[static_cast<size_t>(i * cols + j)] = q.codes[static_cast<size_t>(from)];
+      op.group[static_cast<size_t>(i * cols + j)] = qg[static_cast<size_t>(from)];
     }
   return op;
 }
 
 }  // namespace
 
+const char* dgrad_lowering_name(DgradLowering l) {
+  return l == DgradLowering::kIm2col ? "im2col" : "transposed";
+}
+
+ConvGemmShape conv_gemm_shape(ConvPhase phase, const ConvGeometry& g, DgradLowering dgrad) {
+  const int64_t krs = g.c_in * g.r * g.s, out_pos = g.n * g.ho * g.wo;
+  switch (phase) {
+    case ConvPhase::kFwd:
+      return {out_pos, g.c_out, krs};
+    case ConvPhase::kWgrad:
+      return {krs, g.c_out, out_pos};
+    case ConvPhase::kDgrad:
+      break;
+  }
+  if (dgrad == DgradLowering::kIm2col) return {out_pos, krs, g.c_out};
+  return {g.n * g.h * g.w, g.c_in, g.c_out * g.r * g.s};
+}
+
 GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& second,
-                       const ConvGeometry& geo) {
+                       const ConvGeometry& geo, DgradLowering dgrad) {
   const Shape x_shape{geo.n, geo.c_in, geo.h, geo.w};
   const Shape w_shape{geo.c_out, geo.c_in, geo.r, geo.s};
   const Shape e_shape{geo.n, geo.c_out, geo.ho, geo.wo};
   const char* name = conv_phase_name(phase);
-  GemmProblem p;
   switch (phase) {
     case ConvPhase::kFwd:
       require_shape(first, x_shape, name, "input x");
       require_shape(second, w_shape, name, "weight w");
-      p.a = im2col(first, geo, /*transposed=*/false);
-      p.b = weight_transposed(second, geo);
       break;
     case ConvPhase::kDgrad:
       require_shape(first, e_shape, name, "output error e");
       require_shape(second, w_shape, name, "weight w");
-      p.a = nchw_as_rows(first, geo.n, geo.c_out, geo.ho * geo.wo);
-      p.b = as_matrix(second, geo.c_out, geo.c_in * geo.r * geo.s);
       break;
     case ConvPhase::kWgrad:
       require_shape(first, x_shape, name, "input x");
       require_shape(second, e_shape, name, "output error e");
-      p.a = im2col(first, geo, /*transposed=*/true);
-      p.b = nchw_as_rows(second, geo.n, geo.c_out, geo.ho * geo.wo);
       break;
   }
-  p.m = p.a.rows;
-  p.k = p.a.cols;
-  p.n = p.b.cols;
+  const ConvIndex ix = conv_index(phase, geo, dgrad);
+  GemmProblem p;
+  p.m = ix.shape.m;
+  p.n = ix.shape.n;
+  p.k = ix.shape.k;
+  p.a = gather(first, p.m, p.k, [&](int64_t i, int64_t kk) { return ix.a(i, kk); });
+  p.b = gather(second, p.k, p.n, [&](int64_t kk, int64_t j) { return ix.b(kk, j); });
   p.segment();
   return p;
 }
 
-Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry& g) {
+int64_t conv_k_segments(ConvPhase phase, const ConvGeometry& geo, const GroupMap& first,
+                        const GroupMap& second, DgradLowering dgrad, int64_t sample) {
+  const ConvIndex ix = conv_index(phase, geo, dgrad);
+  auto pick = [sample](int64_t extent) {
+    std::vector<int64_t> v;
+    const int64_t count = std::min(extent, std::max<int64_t>(sample, 2));
+    for (int64_t i = 0; i < count; ++i)
+      v.push_back(count == extent ? i : i * (extent - 1) / (count - 1));
+    return v;
+  };
+  auto group = [](const GroupMap& m, int64_t from) {
+    return from < 0 ? int32_t{-1} : static_cast<int32_t>(m.group_of(from));
+  };
+  const std::vector<int32_t> seg = segment_k(
+      ix.shape.k, pick(ix.shape.m), pick(ix.shape.n),
+      [&](int64_t i, int64_t kk) { return group(first, ix.a(i, kk)); },
+      [&](int64_t kk, int64_t j) { return group(second, ix.b(kk, j)); });
+  return seg.empty() ? 0 : seg.back() + 1;
+}
+
+Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry& g,
+                   DgradLowering dgrad) {
   const int64_t hw_out = g.ho * g.wo, krs = g.c_in * g.r * g.s;
   const std::vector<float>& c = result.c;
   Tensor out;
@@ -223,6 +257,19 @@ Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry
       break;
     }
     case ConvPhase::kDgrad: {
+      if (dgrad == DgradLowering::kTransposed) {
+        // C is (n,h,w) x ci.
+        const int64_t hw = g.h * g.w;
+        if (static_cast<int64_t>(c.size()) != g.n * hw * g.c_in)
+          throw std::logic_error("conv_output(dgrad): result size does not match the geometry");
+        out.shape = {g.n, g.c_in, g.h, g.w};
+        out.data.resize(c.size());
+        for (int64_t n = 0; n < g.n; ++n)
+          for (int64_t p = 0; p < hw; ++p)
+            for (int64_t ci = 0; ci < g.c_in; ++ci)
+              out.data[(n * g.c_in + ci) * hw + p] = c[(n * hw + p) * g.c_in + ci];
+        break;
+      }
       // C is dcol, (n,ho,wo) x (ci,r,s). dx[n,ci,h,w] sums the dcol entries with
       // h = ho*stride - pad + r, w = wo*stride - pad + s. For a fixed (h, w) each (r, s) names at
       // most one (ho, wo), so the terms are visited in ascending (r, s) and added from +0 with one

@@ -1,9 +1,17 @@
 // Convolution phases as GEMMs (im2col view), shared by the datapath and the reference so both
 // see the same operands in the same reduction order.
 //   fwd   y[n,co,ho,wo]   : A = im2col(x)   M=(n,ho,wo)  K=(ci,r,s)  B = w as K x N, N=co
-//   dgrad dcol            : A = e           M=(n,ho,wo)  K=co        B = w as K x N, N=(ci,r,s)
+//   dgrad, lowering im2col (default):
+//         dcol            : A = e           M=(n,ho,wo)  K=co        B = w as K x N, N=(ci,r,s)
 //         dx = col2im(dcol): dx[n,ci,h,w] = F summed in fp32 (RNE per add, from +0) over the
 //         contributing (r, s) in ascending order, h = ho*stride - pad + r, w = wo*stride - pad + s
+//   dgrad, lowering transposed (the backward convolution done directly):
+//         dx[n,ci,h,w]    : A = e gathered  M=(n,h,w)    K=(co,r,s)  B = w as K x N, N=ci
+//         A[(n,h,w),(co,r,s)] = e[n,co,ho,wo] when h + pad - r = ho*stride and
+//         w + pad - s = wo*stride with 0 <= ho < Ho, 0 <= wo < Wo; padding otherwise (for
+//         stride > 1 three of four taps are padding: the GEMM's M*N*K counts them).
+//         No col2im: the whole sum is one contract reduction. With (n,c) group scales the K
+//         segments are R*S long (one (n,co) / (co,ci) group per co), where im2col gives 1.
 //   wgrad dw[co,ci,r,s]   : A = im2col(x)^T M=(ci,r,s)  K=(n,ho,wo) B = e as K x N, N=co
 // Index tuples are flattened in the order written (last fastest). Padding is code 0, group -1.
 // Output size: ho = (h + 2*pad - r) / stride + 1 (floor).
@@ -27,10 +35,31 @@ struct ConvGeometry {
 // Builds and validates the geometry; throws UserError naming the inconsistent dimension.
 ConvGeometry make_conv_geometry(const Shape& x, const Shape& w, int64_t stride, int64_t pad);
 
+enum class DgradLowering { kIm2col, kTransposed };
+const char* dgrad_lowering_name(DgradLowering l);  // "im2col", "transposed"
+
+// GEMM sizes of a phase under a lowering (m, n, k of the GEMM lower_conv builds).
+struct ConvGemmShape {
+  int64_t m = 0, n = 0, k = 0;
+};
+ConvGemmShape conv_gemm_shape(ConvPhase phase, const ConvGeometry& geo,
+                              DgradLowering dgrad = DgradLowering::kIm2col);
+
 // fwd: (x, w); dgrad: (e, w); wgrad: (x, e). Shapes must match geo (UserError otherwise).
 GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& second,
-                       const ConvGeometry& geo);
-// GEMM result -> y (n,co,ho,wo) | dx (n,ci,h,w) via col2im | dw (co,ci,r,s).
-Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry& geo);
+                       const ConvGeometry& geo, DgradLowering dgrad = DgradLowering::kIm2col);
+// GEMM result -> y (n,co,ho,wo) | dx (n,ci,h,w) (via col2im for the im2col lowering) |
+// dw (co,ci,r,s).
+Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry& geo,
+                   DgradLowering dgrad = DgradLowering::kIm2col);
+
+// K segments per output of lower_conv(phase, ...) for operand tensors grouped by `first` and
+// `second` (the GroupMaps their formats give them), without building the operands: the same
+// element mapping and segment_k(), on every row and column when M and N are at most
+// `sample` and otherwise on `sample` evenly spaced rows and columns (first and last included).
+// Exact for groups that do not depend on the row or column (per tensor, per channel, MLS (n,c)).
+int64_t conv_k_segments(ConvPhase phase, const ConvGeometry& geo, const GroupMap& first,
+                        const GroupMap& second, DgradLowering dgrad = DgradLowering::kIm2col,
+                        int64_t sample = 16);
 
 }  // namespace lbsim

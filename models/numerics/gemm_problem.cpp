@@ -27,57 +27,32 @@ MacFamily mac_family(const FormatInfo& a, const FormatInfo& b) {
                   "int/log/mls (fixed-point integer datapath)");
 }
 
-// Greedy scan in ascending k: a segment is extended while every row of A and every column of B
-// sees at most one non-padding group in it, and is cut at the first k where some row or column
-// would see a second group. Cutting only when forced gives the minimum number of segments, and
-// each cut is as late as possible (padding between two groups joins the earlier segment).
-// Cost O(k * (m + n)).
+// segment_k() on every row and column, then each segment's group per row / column (its last
+// non-padding group, -1 when the segment is padding only for that row / column).
 void GemmProblem::segment() {
   if (static_cast<int64_t>(a.group.size()) != m * k ||
       static_cast<int64_t>(b.group.size()) != k * n)
     throw std::logic_error("GemmProblem::segment: group arrays do not match m, n, k");
-  k_segment.assign(static_cast<size_t>(k), 0);
-  std::vector<int32_t> cur_a(static_cast<size_t>(m), -1), cur_b(static_cast<size_t>(n), -1);
-  std::vector<std::vector<int32_t>> seg_a, seg_b;  // per finished segment: cur_a / cur_b
-  int32_t seg = 0;
-  for (int64_t kk = 0; kk < k; ++kk) {
-    bool cut = false;
-    for (int64_t i = 0; i < m && !cut; ++i) {
-      int32_t g = a.group[i * k + kk];
-      cut = g >= 0 && cur_a[i] >= 0 && g != cur_a[i];
-    }
-    for (int64_t j = 0; j < n && !cut; ++j) {
-      int32_t g = b.group[kk * n + j];
-      cut = g >= 0 && cur_b[j] >= 0 && g != cur_b[j];
-    }
-    if (cut) {
-      seg_a.push_back(cur_a);
-      seg_b.push_back(cur_b);
-      cur_a.assign(cur_a.size(), -1);
-      cur_b.assign(cur_b.size(), -1);
-      ++seg;
-    }
-    for (int64_t i = 0; i < m; ++i) {
-      int32_t g = a.group[i * k + kk];
-      if (g >= 0) cur_a[i] = g;
-    }
-    for (int64_t j = 0; j < n; ++j) {
-      int32_t g = b.group[kk * n + j];
-      if (g >= 0) cur_b[j] = g;
-    }
-    k_segment[kk] = seg;
-  }
-  if (k > 0) {
-    seg_a.push_back(cur_a);
-    seg_b.push_back(cur_b);
-  }
-  num_segments = static_cast<int32_t>(seg_a.size());
+  std::vector<int64_t> rows(static_cast<size_t>(m)), cols(static_cast<size_t>(n));
+  for (int64_t i = 0; i < m; ++i) rows[static_cast<size_t>(i)] = i;
+  for (int64_t j = 0; j < n; ++j) cols[static_cast<size_t>(j)] = j;
+  k_segment = segment_k(
+      k, rows, cols, [&](int64_t i, int64_t kk) { return a.group[i * k + kk]; },
+      [&](int64_t kk, int64_t j) { return b.group[kk * n + j]; });
+  num_segments = k > 0 ? k_segment.back() + 1 : 0;
   const int64_t S = num_segments;
   a_seg_group.assign(static_cast<size_t>(m * S), -1);
   b_seg_group.assign(static_cast<size_t>(S * n), -1);
-  for (int64_t s = 0; s < S; ++s) {
-    for (int64_t i = 0; i < m; ++i) a_seg_group[i * S + s] = seg_a[s][i];
-    for (int64_t j = 0; j < n; ++j) b_seg_group[s * n + j] = seg_b[s][j];
+  for (int64_t kk = 0; kk < k; ++kk) {
+    const int64_t s = k_segment[static_cast<size_t>(kk)];
+    for (int64_t i = 0; i < m; ++i) {
+      const int32_t g = a.group[i * k + kk];
+      if (g >= 0) a_seg_group[i * S + s] = g;
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      const int32_t g = b.group[kk * n + j];
+      if (g >= 0) b_seg_group[s * n + j] = g;
+    }
   }
 }
 

@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/numerics/i_number_format.h"
@@ -69,6 +70,46 @@ struct GemmProblem {
   // row of A and every column of B keeps one group per segment (padding fits any group).
   void segment();
 };
+
+// The contract's segmentation rule, on the rows and columns given: greedy scan in ascending k; a
+// segment grows while every listed row of A (group_a(row, k)) and column of B (group_b(k, col))
+// sees at most one group (-1 = padding, fits any) and is cut at the first k where one would see a
+// second. Cutting only when forced gives the fewest segments, each cut as late as possible.
+// Returns k_segment (length k, nondecreasing from 0). GemmProblem::segment() runs it on every row
+// and column; estimates (models/sim_plan) run it on a sample. Cost O(k * (rows + cols)).
+template <class GroupA, class GroupB>
+std::vector<int32_t> segment_k(int64_t k, const std::vector<int64_t>& rows,
+                               const std::vector<int64_t>& cols, GroupA group_a, GroupB group_b) {
+  std::vector<int32_t> k_segment(static_cast<size_t>(k), 0);
+  std::vector<int32_t> cur_a(rows.size(), -1), cur_b(cols.size(), -1);
+  int32_t seg = 0;
+  for (int64_t kk = 0; kk < k; ++kk) {
+    bool cut = false;
+    for (size_t i = 0; i < rows.size() && !cut; ++i) {
+      const int32_t g = group_a(rows[i], kk);
+      cut = g >= 0 && cur_a[i] >= 0 && g != cur_a[i];
+    }
+    for (size_t j = 0; j < cols.size() && !cut; ++j) {
+      const int32_t g = group_b(kk, cols[j]);
+      cut = g >= 0 && cur_b[j] >= 0 && g != cur_b[j];
+    }
+    if (cut) {
+      cur_a.assign(cur_a.size(), -1);
+      cur_b.assign(cur_b.size(), -1);
+      ++seg;
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const int32_t g = group_a(rows[i], kk);
+      if (g >= 0) cur_a[i] = g;
+    }
+    for (size_t j = 0; j < cols.size(); ++j) {
+      const int32_t g = group_b(kk, cols[j]);
+      if (g >= 0) cur_b[j] = g;
+    }
+    k_segment[static_cast<size_t>(kk)] = seg;
+  }
+  return k_segment;
+}
 
 struct GemmResult {
   std::vector<float> c;        // m x n, row-major

@@ -111,6 +111,14 @@ class INumberFormat {
   // (ctx.seed, ctx.tensor_id, element index). Throws UserError on input the format cannot take
   // (e.g. non-finite values for a max-scaled format), naming the problem.
   virtual QTensor quantize(const Tensor& x, const QuantContext& ctx) const = 0;
+  // The GroupMap quantize() gives a tensor of `shape` quantized for ctx (its role and
+  // reduction_axis), without quantizing anything: for cost models that need the group layout of
+  // tensors too large to quantize (models/sim_plan). quantize(x, ctx).groups == group_map(x.shape,
+  // ctx) for every x. Default: one group (per-tensor scale).
+  virtual GroupMap group_map(const Shape& shape, const QuantContext& ctx) const {
+    (void)ctx;
+    return GroupMap::per_tensor(shape);
+  }
   // One-line description of the options actually in effect, for reports.
   virtual std::string describe() const = 0;
 };

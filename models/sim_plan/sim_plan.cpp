@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <stdexcept>
 
 #include "models/core/error.h"
@@ -168,8 +169,72 @@ std::vector<std::pair<size_t, size_t>> training_order(const Workload& w) {
 
 namespace {
 
-void plan_gemm(const ArchConfig& arch, const LayerSpec& layer, const Op& op, FormatCostCache& cache,
-               OpWork& w) {
+// Group-scale bits of one operand tensor from its real group layout (8 per power-of-two scale, 32
+// per fp32 scale, amortised over its elements).
+void set_group_cost(FormatCost& c, const INumberFormat& f, const GroupMap& m) {
+  const int64_t groups = m.num_groups(), elements = numel(m.shape);
+  c.group_elements = groups > 1 ? static_cast<double>(elements) / static_cast<double>(groups) : 0;
+  c.scale_bits = groups > 1 ? (f.info().group_scale_pow2 ? 8.0 : 32.0) / c.group_elements : 0.0;
+}
+
+// Conv2d GEMMs: the operands' group layouts on the real tensors and the K segments of the
+// lowering (models/numerics/conv_lowering.h). Returns false when the layer's geometry is not one
+// conv_lowering expresses (the probe's estimates stay).
+bool conv_segments(const ArchConfig& arch, const LayerSpec& layer, const Op& op, int64_t batch,
+                   const FormatPtr& fa, const FormatPtr& fb, OpWork& w) {
+  const std::optional<ConvGeometry> geo = conv_group_geometry(layer, batch);
+  if (!geo || op.phase == Phase::kUpdate) return false;
+  const ConvPhase ph = op.phase == Phase::kFwd     ? ConvPhase::kFwd
+                       : op.phase == Phase::kDgrad ? ConvPhase::kDgrad
+                                                   : ConvPhase::kWgrad;
+  const ConvGemmShape s = conv_gemm_shape(ph, *geo, arch.mapping.dgrad_lowering);
+  if (s.m != op.m || s.n != op.n || s.k != op.k) return false;  // recorded ops of another shape
+  const Shape x{geo->n, geo->c_in, geo->h, geo->w}, wt{geo->c_out, geo->c_in, geo->r, geo->s},
+      e{geo->n, geo->c_out, geo->ho, geo->wo};
+  auto shape_of = [&](Role r) -> const Shape& {
+    return r == Role::kWeight ? wt : r == Role::kActivation ? x : e;
+  };
+  QuantContext ca, cb;  // conv tensors are quantized as a whole (reduction_axis -1, as verify)
+  ca.role = op.a_role;
+  cb.role = op.b_role;
+  const GroupMap ma = fa->group_map(shape_of(op.a_role), ca);
+  const GroupMap mb = fb->group_map(shape_of(op.b_role), cb);
+  set_group_cost(w.a, *fa, ma);
+  set_group_cost(w.b, *fb, mb);
+  if (ma.num_groups() == 1 && mb.num_groups() == 1) {
+    w.k_segments = 1;
+    return true;
+  }
+  const ConvGeometry& g = *geo;
+  std::vector<int64_t> key = {static_cast<int64_t>(ph),
+                              static_cast<int64_t>(arch.mapping.dgrad_lowering),
+                              g.n,
+                              g.c_in,
+                              g.h,
+                              g.w,
+                              g.c_out,
+                              g.r,
+                              g.s,
+                              g.stride,
+                              g.pad};
+  for (const GroupMap* m : {&ma, &mb}) key.insert(key.end(), m->block.begin(), m->block.end());
+  // Memo for the whole process (a study plans the same layers under many configs): the count is
+  // a pure function of the key (phase, lowering, geometry, both group maps).
+  static std::mutex memo_mutex;
+  static std::map<std::vector<int64_t>, int64_t> memo;
+  const std::lock_guard<std::mutex> lock(memo_mutex);
+  auto it = memo.find(key);
+  if (it == memo.end())
+    it = memo.emplace(key, std::max<int64_t>(
+                               1, conv_k_segments(ph, g, ma, mb, arch.mapping.dgrad_lowering,
+                                                  /*sample=*/4)))
+             .first;
+  w.k_segments = it->second;
+  return true;
+}
+
+void plan_gemm(const ArchConfig& arch, const LayerSpec& layer, const Op& op, int64_t batch,
+               FormatCostCache& cache, OpWork& w) {
   w.m = op.m;
   w.n = op.n;
   w.k = op.k;
@@ -180,8 +245,19 @@ void plan_gemm(const ArchConfig& arch, const LayerSpec& layer, const Op& op, For
                                 op.m, op.n, op.k, op.groups, op.samples));
   w.macs = checked_mul(checked_mul(checked_mul(op.m, op.n, "macs"), op.k, "macs"),
                        checked_mul(op.groups, op.samples, "macs"), "macs");
-  w.a = cache.cost(cache.format_for(arch, layer, op.a_role), op.a_role, op.k);
-  w.b = cache.cost(cache.format_for(arch, layer, op.b_role), op.b_role, op.k);
+  const FormatPtr fa = cache.format_for(arch, layer, op.a_role);
+  const FormatPtr fb = cache.format_for(arch, layer, op.b_role);
+  w.a = cache.cost(fa, op.a_role, op.k);
+  w.b = cache.cost(fb, op.b_role, op.k);
+  if (!conv_segments(arch, layer, op, batch, fa, fb, w)) {
+    // The shorter group length along K of A and B (0 = per tensor); the probe's mean group size
+    // makes K / length the group count up to rounding noise.
+    double len = static_cast<double>(op.k);
+    for (double g : {w.a.group_elements, w.b.group_elements})
+      if (g > 0) len = std::min(len, g);
+    w.k_segments = std::max<int64_t>(
+        1, static_cast<int64_t>(std::ceil(static_cast<double>(op.k) / std::max(len, 1.0) - 1e-9)));
+  }
   switch (op.phase) {
     case Phase::kFwd:
     case Phase::kDgrad: {
@@ -310,7 +386,8 @@ SimPlan plan_simulation(const ArchConfig& arch, const Workload& wl) {
   FormatCostCache cache;
   for (const auto& [li, oi] : training_order(wl)) {
     const LayerSpec& layer = wl.layers[li];
-    const Op& op = layer.ops[oi];
+    Op op = layer.ops[oi];
+    if (!apply_dgrad_lowering(layer, wl.batch, arch.mapping.dgrad_lowering, op)) continue;
     OpWork w;
     w.layer_index = li;
     w.op_index = oi;
@@ -320,7 +397,7 @@ SimPlan plan_simulation(const ArchConfig& arch, const Workload& wl) {
     w.op = op.name;
     try {
       if (op.kind == OpKind::kGemm)
-        plan_gemm(arch, layer, op, cache, w);
+        plan_gemm(arch, layer, op, wl.batch, cache, w);
       else
         plan_vector(arch, layer, op, cache, w);
     } catch (const UserError& e) {

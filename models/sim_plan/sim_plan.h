@@ -131,6 +131,10 @@ struct OpWork {
   int64_t macs = 0;
   // GEMM
   FormatCost a, b, out;  // operand A, operand B, produced output
+  // K segments per output of the fixed-point family's contract (gemm_problem.h): conv2d layers
+  // count them from the lowering and the formats' group layouts (conv_k_segments); other GEMMs
+  // from the probe's group length along K, ceil(K / length) (1 for per-tensor scales).
+  int64_t k_segments = 1;
   TilingProblem problem;
   TilePlan plan;
   int64_t repeats = 0;         // groups * samples: times the per-group tile sequence runs

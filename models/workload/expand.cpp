@@ -497,4 +497,35 @@ Op vector_op(Phase phase, const std::string& name, int64_t elements, int64_t ops
   return op;
 }
 
+std::optional<ConvGeometry> conv_group_geometry(const LayerSpec& l, int64_t batch) {
+  if (l.type != LayerType::kConv2d || l.stride_h != l.stride_w || l.pad_h != l.pad_w ||
+      l.dilation_h != 1 || l.dilation_w != 1 || l.groups < 1 || batch < 1)
+    return std::nullopt;
+  const int64_t g = l.groups;
+  ConvGeometry geo;
+  try {
+    geo = make_conv_geometry({batch, l.in_channels / g, l.in_h, l.in_w},
+                             {l.out_channels / g, l.in_channels / g, l.kernel_h, l.kernel_w},
+                             l.stride_h, l.pad_h);
+  } catch (const UserError&) {
+    return std::nullopt;
+  }
+  // A trace may state its own output size (SCALE-Sim rounds up): then the ops are not this
+  // geometry's.
+  if ((l.out_h > 0 && l.out_h != geo.ho) || (l.out_w > 0 && l.out_w != geo.wo)) return std::nullopt;
+  return geo;
+}
+
+bool apply_dgrad_lowering(const LayerSpec& layer, int64_t batch, DgradLowering lowering, Op& op) {
+  if (lowering == DgradLowering::kIm2col || op.phase != Phase::kDgrad) return true;
+  const std::optional<ConvGeometry> geo = conv_group_geometry(layer, batch);
+  if (!geo) return true;
+  if (op.kind == OpKind::kVector) return op.name != "col2im";
+  const ConvGemmShape s = conv_gemm_shape(ConvPhase::kDgrad, *geo, lowering);
+  op.m = s.m;
+  op.n = s.n;
+  op.k = s.k;
+  return true;
+}
+
 }  // namespace lbsim

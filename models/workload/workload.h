@@ -26,9 +26,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "models/numerics/conv_lowering.h"
 #include "models/numerics/i_number_format.h"
 
 namespace lbsim {
@@ -136,5 +138,17 @@ Op vector_op(Phase phase, const std::string& name, int64_t elements, int64_t ops
 // output size < 1, products overflowing 64 bits), naming the layer and the field.
 void expand_layer(LayerSpec& layer, int64_t batch, bool training, int64_t smp_samples);
 void expand_workload(Workload& w);
+
+// A conv2d layer's geometry for one group of `groups` (make_conv_geometry of the per-group
+// tensors at `batch`), or nullopt when conv_lowering cannot express it (unequal stride or padding
+// along h and w, dilation > 1) or the layer is not a conv2d.
+std::optional<ConvGeometry> conv_group_geometry(const LayerSpec& layer, int64_t batch);
+
+// The architecture's dgrad lowering applied to one op of a conv2d layer (models/numerics/
+// conv_lowering.h): with kTransposed the dgrad "gemm" becomes M = batch*H*W, N = Cin/G,
+// K = Cout/G*R*S (same groups and samples) and "col2im" disappears (returns false: drop the op).
+// Everything else, and every op under kIm2col or of a layer conv_group_geometry() rejects, is
+// left as it is (returns true).
+bool apply_dgrad_lowering(const LayerSpec& layer, int64_t batch, DgradLowering lowering, Op& op);
 
 }  // namespace lbsim

@@ -859,6 +859,98 @@ TEST_CASE("conv: per-channel groups give one K segment per input channel", "[ref
   CHECK(r.c == std::vector<float>{2, 4, 4, 8});
 }
 
+TEST_CASE("conv: transposed dgrad lowering equals the naive backward convolution",
+          "[reference][conv]") {
+  // The 3x3 / 2x2 hand case of above, lowered directly: M = (n,h,w) = 9, K = (co,r,s) = 4,
+  // N = ci = 1; row (h, w) = (1, 1) takes e[1-r][1-s]: k = (r,s) = 00 -> e11, 01 -> e10,
+  // 10 -> e01, 11 -> e00.
+  ConvGeometry g = make_conv_geometry({1, 1, 3, 3}, {1, 1, 2, 2}, 1, 0);
+  QTensor w = fp_tensor({1, 1, 2, 2}, kW22), e = fp_tensor({1, 1, 2, 2}, kE22);
+  const auto tr = DgradLowering::kTransposed;
+  GemmProblem p = lower_conv(ConvPhase::kDgrad, e, w, g, tr);
+  CHECK(p.m == 9);
+  CHECK(p.k == 4);
+  CHECK(p.n == 1);
+  const auto shape = conv_gemm_shape(ConvPhase::kDgrad, g, tr);
+  CHECK((shape.m == 9 && shape.n == 1 && shape.k == 4));
+  CHECK(std::vector<uint32_t>(p.a.codes.begin() + 4 * 4, p.a.codes.begin() + 5 * 4) ==
+        float_codes({4, 3, 2, 1}));
+  Tensor dx = conv_output(ConvPhase::kDgrad, run_reference(p, {}), g, tr);
+  CHECK(dx.shape == Shape{1, 1, 3, 3});
+  CHECK(dx.data == std::vector<float>{1, 2, 0, 2, 4, 4, -3, 2, 8});
+  // Multi-channel, strided and padded: equal to the naive scatter loops.
+  for (const auto& [stride, pad] :
+       std::vector<std::pair<int64_t, int64_t>>{{2, 1}, {1, 0}, {1, 2}, {3, 1}}) {
+    ConvGeometry gg = make_conv_geometry({2, 2, 4, 5}, {3, 2, 3, 2}, stride, pad);
+    std::vector<float> wv(3 * 2 * 3 * 2), ev(2 * 3 * gg.ho * gg.wo);
+    for (size_t i = 0; i < wv.size(); ++i) wv[i] = static_cast<float>(int(i * 7 % 9) - 4);
+    for (size_t i = 0; i < ev.size(); ++i) ev[i] = static_cast<float>(int(i * 5 % 7) - 3);
+    QTensor ww = fp_tensor({3, 2, 3, 2}, wv), ee = fp_tensor({2, 3, gg.ho, gg.wo}, ev);
+    GemmProblem pd = lower_conv(ConvPhase::kDgrad, ee, ww, gg, tr);
+    CHECK(pd.m == 2 * 4 * 5);
+    CHECK(pd.k == 3 * 3 * 2);
+    Tensor d = conv_output(ConvPhase::kDgrad, run_reference(pd, {}), gg, tr);
+    CHECK(d.shape == Shape{2, 2, 4, 5});
+    CHECK(as_double(d) == naive_dgrad(ev, wv, gg));
+  }
+}
+
+TEST_CASE("conv: K segments of each lowering, counted without building the operands",
+          "[reference][conv]") {
+  // (n,c) groups on both operands: fwd segments = c_in (R*S long), dgrad im2col = c_out (1 long),
+  // dgrad transposed = c_out (R*S long), wgrad = n (Ho*Wo long).
+  auto i8 = int_format(8);
+  struct Case {
+    Shape x, w;
+    int64_t stride, pad;
+  };
+  const std::vector<Case> cases = {{{2, 3, 5, 5}, {4, 3, 3, 3}, 1, 1},
+                                   {{2, 2, 6, 5}, {3, 2, 3, 3}, 2, 1},
+                                   {{3, 4, 4, 4}, {2, 4, 1, 1}, 2, 0},
+                                   {{1, 2, 3, 3}, {2, 2, 2, 2}, 1, 0}};
+  for (const Case& c : cases) {
+    const ConvGeometry g = make_conv_geometry(c.x, c.w, c.stride, c.pad);
+    const Shape es{g.n, g.c_out, g.ho, g.wo};
+    auto nc = [](const Shape& s) { return GroupMap{s, Shape{1, 1, s[2], s[3]}}; };
+    auto spatial = [](const Shape& s) { return GroupMap{s, Shape{1, 1, 2, 1}}; };  // odd blocks
+    for (int map = 0; map < 4; ++map) {
+      auto gm = [&](const Shape& s) {
+        return map == 0   ? nc(s)
+               : map == 1 ? GroupMap::per_tensor(s)
+               : map == 2 ? GroupMap::per_axis(s, 0)
+                          : spatial(s);
+      };
+      auto q = [&](const Shape& s) {
+        const GroupMap m = gm(s);
+        return make_q(i8, s, std::vector<uint32_t>(numel(s), 1), m,
+                      std::vector<double>(m.num_groups(), 1.0));
+      };
+      const QTensor x = q(c.x), w = q(c.w), e = q(es);
+      for (DgradLowering l : {DgradLowering::kIm2col, DgradLowering::kTransposed}) {
+        const GemmProblem pf = lower_conv(ConvPhase::kFwd, x, w, g, l);
+        const GemmProblem pd = lower_conv(ConvPhase::kDgrad, e, w, g, l);
+        const GemmProblem pw = lower_conv(ConvPhase::kWgrad, x, e, g, l);
+        // Every row and column (sample large enough) gives exactly the contract's count.
+        CHECK(conv_k_segments(ConvPhase::kFwd, g, x.groups, w.groups, l, 1 << 20) ==
+              pf.num_segments);
+        CHECK(conv_k_segments(ConvPhase::kDgrad, g, e.groups, w.groups, l, 1 << 20) ==
+              pd.num_segments);
+        CHECK(conv_k_segments(ConvPhase::kWgrad, g, x.groups, e.groups, l, 1 << 20) ==
+              pw.num_segments);
+        if (map == 0) {
+          // Row-independent groups: a two-row sample is exact too.
+          CHECK(conv_k_segments(ConvPhase::kFwd, g, x.groups, w.groups, l, 2) == g.c_in);
+          CHECK(conv_k_segments(ConvPhase::kWgrad, g, x.groups, e.groups, l, 2) == g.n);
+          CHECK(pf.num_segments == g.c_in);
+          CHECK(pw.num_segments == g.n);
+          CHECK(pd.num_segments == g.c_out);
+          CHECK(pd.k == (l == DgradLowering::kIm2col ? g.c_out : g.c_out * g.r * g.s));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("conv: geometry and shape errors", "[reference][conv]") {
   CHECK_THAT(user_error_of([] {
                make_conv_geometry({1, 1, 3, 3}, {1, 1, 2, 2}, 0, 0);

@@ -126,9 +126,11 @@ TEST_CASE("training order: fwd in layer order, then per layer in reverse dgrad, 
 
 TEST_CASE("training order of resnet20: starts with conv1 fwd, ends with conv1 wgrad and update") {
   Workload w = zoo_workload("resnet20", 2);
-  SimPlan p = plan_simulation(default_arch(), w);
-  size_t n_ops = 0;
-  for (const LayerSpec& l : w.layers) n_ops += l.ops.size();
+  const ArchConfig arch = default_arch();
+  SimPlan p = plan_simulation(arch, w);
+  size_t n_ops = 0;  // the default (MLS) arch lowers dgrad directly: no col2im ops
+  for (const LayerSpec& l : w.layers)
+    for (Op op : l.ops) n_ops += apply_dgrad_lowering(l, w.batch, arch.mapping.dgrad_lowering, op);
   REQUIRE(p.ops.size() == n_ops);
   CHECK(p.ops.front().layer == "conv1");
   CHECK(p.ops.front().phase == Phase::kFwd);
@@ -344,7 +346,9 @@ TEST_CASE("compute cycles never depend on buffers or DRAM; work items add up") {
     CHECK(pb.ops[i].compute_cycles == pt.ops[i].compute_cycles);
     if (pb.ops[i].kind == OpKind::kGemm) {
       const LayerSpec& l = w.layers[pb.ops[i].layer_index];
-      CHECK(pb.ops[i].compute_cycles == closed_form(big, l.ops[pb.ops[i].op_index]));
+      Op op = l.ops[pb.ops[i].op_index];
+      REQUIRE(apply_dgrad_lowering(l, w.batch, big.mapping.dgrad_lowering, op));
+      CHECK(pb.ops[i].compute_cycles == closed_form(big, op));
     }
   }
   CHECK(pt.tiles > pb.tiles);
@@ -427,4 +431,63 @@ TEST_CASE("every buffer that is too small is reported, each line prefixed with t
     CHECK_THAT(msg.substr(0, nl), Catch::StartsWith("layer fc fwd gemm: tiling: ifmap buffer"));
     CHECK_THAT(msg.substr(nl + 1), Catch::StartsWith("layer fc fwd gemm: tiling: ofmap buffer"));
   }
+}
+
+TEST_CASE("dgrad lowering: transposed conv dgrad GEMM shape, no col2im, K segments per lowering") {
+  // One 3x3 conv, 8 -> 16 channels, 6x6 input, stride 1 pad 1, batch 2, MLS (n,c) groups.
+  LayerSpec l;
+  l.name = "c";
+  l.type = LayerType::kConv2d;
+  l.in_channels = 8;
+  l.out_channels = 16;
+  l.kernel_h = l.kernel_w = 3;
+  l.pad_h = l.pad_w = 1;
+  l.in_h = l.in_w = 6;
+  Workload w;
+  w.network = "t";
+  w.batch = 2;
+  w.input = {8, 6, 6};
+  w.layers = {l};
+  expand_workload(w);
+  ArchConfig a = default_arch();
+  REQUIRE(a.pe.activation->info().name == "mls_m1e2");
+  auto find = [](const SimPlan& p, Phase ph, const char* name) -> const OpWork* {
+    for (const OpWork& o : p.ops)
+      if (o.phase == ph && o.op == name) return &o;
+    return nullptr;
+  };
+  for (DgradLowering low : {DgradLowering::kIm2col, DgradLowering::kTransposed}) {
+    a.mapping.dgrad_lowering = low;
+    const SimPlan p = plan_simulation(a, w);
+    const OpWork* fwd = find(p, Phase::kFwd, "gemm");
+    const OpWork* dg = find(p, Phase::kDgrad, "gemm");
+    const OpWork* wg = find(p, Phase::kWgrad, "gemm");
+    REQUIRE((fwd && dg && wg));
+    // fwd: K = (ci, r, s) = 72 in 8 segments of 9; wgrad: K = (n, ho, wo) = 72 in 2 segments.
+    CHECK(fwd->k_segments == 8);
+    CHECK(wg->k_segments == 2);
+    // Activations: one scale per (n, c) plane of 36 elements; weights per (co, ci) of 9.
+    CHECK(fwd->a.group_elements == 36.0);
+    CHECK(fwd->b.group_elements == 9.0);
+    if (low == DgradLowering::kIm2col) {
+      // M = 2*6*6, N = 8*9, K = 16: a new (n, co) group at every k.
+      CHECK((dg->m == 72 && dg->n == 72 && dg->k == 16));
+      CHECK(dg->k_segments == 16);
+      CHECK(find(p, Phase::kDgrad, "col2im") != nullptr);
+    } else {
+      // M = (n, h, w) = 72, N = ci = 8, K = (co, r, s) = 144 in 16 segments of 9.
+      CHECK((dg->m == 72 && dg->n == 8 && dg->k == 144));
+      CHECK(dg->macs == 72 * 8 * 144);
+      CHECK(dg->k_segments == 16);
+      CHECK(find(p, Phase::kDgrad, "col2im") == nullptr);
+    }
+  }
+  // Stride 2: the transposed GEMM runs over every input pixel (zero taps included).
+  w.layers[0].stride_h = w.layers[0].stride_w = 2;
+  expand_workload(w);
+  a.mapping.dgrad_lowering = DgradLowering::kTransposed;
+  const SimPlan p2 = plan_simulation(a, w);
+  const OpWork* dg = find(p2, Phase::kDgrad, "gemm");
+  REQUIRE(dg);
+  CHECK((dg->m == 72 && dg->n == 8 && dg->k == 144));
 }

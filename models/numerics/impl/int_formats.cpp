@@ -74,6 +74,10 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
     return static_cast<double>(sign_extend(code, m_info.code_bits));
   }
 
+  GroupMap group_map(const Shape& shape, const QuantContext&) const override {
+    return channel_groups(shape, m_per_channel, m_axis, m_info.name);
+  }
+
   QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
     require_finite(x, m_info.name, ctx.role);
     QTensor q;
@@ -81,7 +85,7 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
     q.shape = x.shape;
     q.role = ctx.role;
     q.tensor_scale = 1.0;
-    q.groups = channel_groups(x.shape, m_per_channel, m_axis, m_info.name);
+    q.groups = group_map(x.shape, ctx);
 
     const int64_t n = numel(x.shape);
     std::vector<int64_t> group(static_cast<size_t>(n));

@@ -154,7 +154,7 @@ class MlsFormat final : public INumberFormat, public std::enable_shared_from_thi
     q.shape = x.shape;
     q.codes.assign(n, 0);
     q.tensor_scale = s_t;
-    q.groups = group_map(x.shape, rc.group, ctx.reduction_axis);
+    q.groups = group_map(x.shape, ctx);
     q.role = ctx.role;
 
     const int64_t num_groups = q.groups.num_groups();
@@ -227,7 +227,9 @@ class MlsFormat final : public INumberFormat, public std::enable_shared_from_thi
     return up ? code + 1 : code;
   }
 
-  GroupMap group_map(const Shape& shape, const GroupShape& gs, int reduction_axis) const {
+  GroupMap group_map(const Shape& shape, const QuantContext& ctx) const override {
+    const GroupShape& gs = m_roles[static_cast<int>(ctx.role)].group;
+    const int reduction_axis = ctx.reduction_axis;
     const int rank = static_cast<int>(shape.size());
     GroupMap m = GroupMap::per_tensor(shape);
     if (rank == 0 || gs.kind == GroupShape::Kind::kTensor) return m;
