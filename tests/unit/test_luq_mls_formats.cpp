@@ -680,3 +680,42 @@ TEST_CASE("mls option and input errors", "[numerics][mls]") {
   CHECK(contains(nan, "NaN"));
   CHECK(contains(f->describe(), "error: stochastic rounding, nc groups"));
 }
+
+TEST_CASE("group_map() is the GroupMap quantize() gives, for every format, role and axis",
+          "[mls][luq][formats]") {
+  const std::vector<std::string> specs = {
+      "fp32",
+      "fp8_e4m3",
+      "bf16",
+      "int8",
+      "int4_sawb",
+      "dfp8",
+      "luq_fp4",
+      "mls_m1e2",
+      "mls_m4e2",
+      "mls_m1e2:group_activation=k4,group_error=tensor,group_weight=k3",
+      "int8:granularity=channel"};
+  const std::vector<Shape> shapes = {{2, 3, 4, 5}, {6, 10}, {7}, {3, 1, 2, 2}};
+  for (const std::string& spec : specs) {
+    const FormatPtr f = fmt_of(spec);
+    for (const Shape& shape : shapes) {
+      Tensor x;
+      x.shape = shape;
+      x.data.resize(static_cast<size_t>(numel(shape)));
+      for (size_t i = 0; i < x.data.size(); ++i)
+        x.data[i] = static_cast<float>(std::sin(0.7 * static_cast<double>(i) + 0.3));
+      for (Role role : {Role::kWeight, Role::kActivation, Role::kError})
+        for (int axis : {-1, 0}) {
+          QuantContext ctx;
+          ctx.role = role;
+          ctx.reduction_axis = axis;
+          ctx.seed = 5;
+          INFO(spec << " " << shape_str(shape) << " " << role_name(role) << " axis " << axis);
+          const GroupMap want = f->quantize(x, ctx).groups;
+          const GroupMap got = f->group_map(shape, ctx);
+          CHECK(got.shape == want.shape);
+          CHECK(got.block == want.block);
+        }
+    }
+  }
+}
