@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <utility>
+
 namespace lbsim {
 
 EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& table) {
@@ -25,6 +28,27 @@ EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& 
 }
 
 std::string energy_csv(const EnergyReport& r) {
+  // (layer, phase) in order of first appearance -> component -> pJ
+  std::vector<std::pair<std::pair<std::string, std::string>, std::map<std::string, double>>> cells;
+  std::map<std::pair<std::string, std::string>, size_t> index;
+  for (const EnergyRow& row : r.rows) {
+    if (!row.pj) continue;
+    const auto key = std::make_pair(row.layer, row.phase);
+    auto it = index.find(key);
+    if (it == index.end()) {
+      it = index.emplace(key, cells.size()).first;
+      cells.push_back({key, {}});
+    }
+    cells[it->second].second[row.component] += *row.pj;
+  }
+  std::string s = "layer,phase,component,pj\n";
+  for (const auto& [key, by_comp] : cells)
+    for (const auto& [comp, pj] : by_comp)
+      s += fmt::format("{},{},{},{:.9g}\n", csv_field(key.first), key.second, comp, pj);
+  return s;
+}
+
+std::string energy_actions_csv(const EnergyReport& r) {
   std::string s = "layer,phase,op,component,action,count,pj\n";
   for (const EnergyRow& row : r.rows)
     s += fmt::format("{},{},{},{},{},{},{}\n", csv_field(row.layer), row.phase, csv_field(row.op),

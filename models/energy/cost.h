@@ -34,9 +34,14 @@ struct EnergyReport {
 
 EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& table);
 
-// energy.csv: header "layer,phase,op,component,action,count,pj", RFC 4180 quoting, pj with 9
-// significant digits (empty when uncosted). Deterministic.
+// energy.csv (tidy, for pandas): header "layer,phase,component,pj", one row per (layer, phase,
+// component) with costed actions, pj summed over the layer's ops and actions in that phase (9
+// significant digits); rows in order of first appearance in the run (op order), components in
+// name order within a (layer, phase). RFC 4180 quoting. Deterministic.
 std::string energy_csv(const EnergyReport& r);
+// energy_actions.csv: every row of r: header "layer,phase,op,component,action,count,pj", pj empty
+// when uncosted.
+std::string energy_actions_csv(const EnergyReport& r);
 // Human-readable totals by component (uJ and share), by phase, then the uncosted actions.
 std::string energy_summary(const EnergyReport& r, const EnergyTable& table);
 

@@ -1,7 +1,9 @@
 // `lbsim report --energy TABLE RUN_DIR`: re-costs a finished run with another energy table,
 // without re-simulating (DESIGN.md §5). Reads RUN_DIR/actions.csv (written by `lbsim run`),
-// multiplies every counted action by the table (models/energy/cost.h) and writes energy.csv
-// (default RUN_DIR/energy.csv; --out elsewhere) through a temporary file renamed into place, then
+// multiplies every counted action by the table (models/energy/cost.h) and writes energy.csv (per
+// layer x phase x component; default RUN_DIR/energy.csv, --out FILE elsewhere) and, next to it,
+// energy_actions.csv (per op x action; FILE's stem + "_actions.csv" with --out), each through a
+// temporary file renamed into place, then
 // prints the energy by component and the uncosted actions. With the default --out it also
 // regenerates RUN_DIR/report.json, report.md and report.html (reports/report.h). A bad table, a
 // missing or malformed actions.csv (unknown action names included) are UserErrors: exit 2, nothing
@@ -16,6 +18,7 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "models/core/error.h"
@@ -53,7 +56,7 @@ void cmd_report(const ReportArgs& a) {
   ss << in.rdbuf();
   const std::vector<OpActions> ops = parse_actions_csv(ss.str(), actions_path.string());
   const EnergyReport report = cost_actions(ops, table);
-  const std::string text = energy_csv(report);
+  const std::string text = energy_csv(report), actions_text = energy_actions_csv(report);
   // The reports (report.json/.md/.html) are regenerated when energy.csv is the run's own: with
   // --out elsewhere they would disagree with RUN_DIR/energy.csv, so they are left alone.
   const bool regenerate = a.out.empty();
@@ -67,26 +70,33 @@ void cmd_report(const ReportArgs& a) {
 
   const std::filesystem::path out =
       a.out.empty() ? dir / "energy.csv" : std::filesystem::path(a.out);
-  const std::filesystem::path tmp = out.string() + ".tmp-lbsim";
+  std::filesystem::path out_actions = out;
+  out_actions.replace_filename(out.stem().string() + "_actions.csv");
+  // Both files are written to temporaries first and renamed only when both were written.
   std::error_code ec;
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
+  const std::vector<std::pair<std::filesystem::path, const std::string*>> files = {
+      {out, &text}, {out_actions, &actions_text}};
+  auto tmp_of = [](const std::filesystem::path& p) { return p.string() + ".tmp-lbsim"; };
+  for (const auto& [path, body] : files) {
+    std::ofstream f(tmp_of(path), std::ios::binary | std::ios::trunc);
+    f << *body;
     f.close();
     if (!f) {
-      std::filesystem::remove(tmp, ec);
-      throw UserError(fmt::format("{}: error: cannot write", out.string()));
+      for (const auto& other : files) std::filesystem::remove(tmp_of(other.first), ec);
+      throw UserError(fmt::format("{}: error: cannot write", path.string()));
     }
   }
-  std::filesystem::rename(tmp, out, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw UserError(fmt::format("{}: error: cannot write", out.string()));
+  for (const auto& [path, body] : files) {
+    std::filesystem::rename(tmp_of(path), path, ec);
+    if (ec) {
+      for (const auto& other : files) std::filesystem::remove(tmp_of(other.first), ec);
+      throw UserError(fmt::format("{}: error: cannot write", path.string()));
+    }
   }
   std::printf("lbsim report: %s re-costed with %s (%zu ops)\n", a.run_dir.c_str(),
               table.file().c_str(), ops.size());
   std::printf("%s", energy_summary(report, table).c_str());
-  std::printf("wrote:        %s\n", out.string().c_str());
+  std::printf("wrote:        %s, %s\n", out.string().c_str(), out_actions.string().c_str());
   if (regenerate) {
     reports::write_reports(a.run_dir, report_files);
     std::fputs(reports::written_line(a.run_dir, report_files).c_str(), stdout);
@@ -102,7 +112,9 @@ void add_report_command(CLI::App& app) {
   c->add_option("--energy-node", args->node,
                 "Technology node in nm for the energy table (one of its scaling.nodes)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
-  c->add_option("--out", args->out, "Output file (default: RUN_DIR/energy.csv)");
+  c->add_option("--out", args->out,
+                "Output file for energy.csv (default: RUN_DIR/energy.csv); the per-action rows go "
+                "next to it as <stem>_actions.csv");
   // Whole-training estimate (reports/report.h states the rule; default: the previous report's).
   c->add_option("--dataset-size", args->training.dataset_size,
                 "Training-set samples for the whole-training estimate in the reports")

@@ -364,12 +364,36 @@ TEST_CASE("costing: uncosted actions are listed and left out of the totals", "[e
   CHECK(r.by_phase.at("fwd") == Approx(1567));
   REQUIRE(r.uncosted.size() == 1);
   CHECK(r.uncosted.at("int_mul{a_bits=2;b_bits=2}") == 7);
-  const std::string csv = energy_csv(r);
+  const std::string csv = energy_actions_csv(r);
   CHECK_THAT(csv, Catch::StartsWith("layer,phase,op,component,action,count,pj\n"));
   CHECK_THAT(csv, Catch::Contains("l,fwd,gemm,pe_array,int_mul{a_bits=2;b_bits=2},7,\n"));
   CHECK_THAT(csv, Catch::Contains("l,fwd,gemm,dram,dram_bit{type=ddr4},100,1500\n"));
   CHECK_THAT(energy_summary(r, t), Catch::Contains("uncosted actions") &&
                                        Catch::Contains("int_mul{a_bits=2;b_bits=2} x 7"));
+}
+
+TEST_CASE("energy.csv: one row per layer x phase x component, summed over ops and actions",
+          "[energy]") {
+  const EnergyTable t = EnergyTable::parse(kMiniTable, "mini.yaml");
+  auto op = [](const char* layer, const char* phase, const char* name) {
+    return OpActions{layer, phase, name, {}};
+  };
+  OpActions a = op("conv,1", "fwd", "gemm"), b = op("bn", "fwd", "bn_fwd"),
+            c = op("conv,1", "dgrad", "gemm"), d = op("conv,1", "dgrad", "col2im");
+  a.actions = {{key("fp_mul", {{"e", "8"}, {"m", "23"}}), 10},  // 37 pJ pe_array
+               {key("dram_bit", {{"type", "ddr4"}}), 2}};       // 30 pJ dram
+  b.actions = {{key("dram_bit", {{"type", "ddr4"}}), 1}};
+  c.actions = {{key("fp_mul", {{"e", "8"}, {"m", "23"}}), 1},
+               {key("int_mul", {{"a_bits", "2"}, {"b_bits", "2"}}), 7}};  // uncosted
+  d.actions = {{key("fp_mul", {{"e", "8"}, {"m", "23"}}), 2},
+               {key("dram_bit", {{"type", "ddr4"}}), 1}};
+  const EnergyReport r = cost_actions({a, b, c, d}, t);
+  // conv,1 dgrad pe_array = (1 + 2) x 3.7 (gemm and col2im summed; the uncosted int_mul adds 0).
+  CHECK(energy_csv(r) ==
+        "layer,phase,component,pj\n"
+        "\"conv,1\",fwd,dram,30\n\"conv,1\",fwd,pe_array,37\n"
+        "bn,fwd,dram,15\n"
+        "\"conv,1\",dgrad,dram,15\n\"conv,1\",dgrad,pe_array,11.1\n");
 }
 
 TEST_CASE("actions.csv round trip and errors", "[energy]") {
