@@ -195,7 +195,7 @@ void cmd_gemm(const GemmArgs& g) {
 
 struct ConvArgs {
   std::string phase, format, format_x, format_w, format_e, x, w, e, out;
-  std::string engine = "reference", policy = "saturate";
+  std::string engine = "reference", policy = "saturate", dgrad_lowering = "im2col";
   std::vector<int64_t> input_hw, kernel;
   int64_t stride = 1, pad = 0;
   uint64_t seed = 0;
@@ -243,9 +243,11 @@ void cmd_conv(const ConvArgs& c) {
     geo = make_conv_geometry(
         first.shape, {second.shape[1], first.shape[1], c.kernel[0], c.kernel[1]}, c.stride, c.pad);
   }
-  GemmProblem p = lower_conv(phase, first, second, geo);
+  const DgradLowering lowering =
+      c.dgrad_lowering == "transposed" ? DgradLowering::kTransposed : DgradLowering::kIm2col;
+  GemmProblem p = lower_conv(phase, first, second, geo, lowering);
   EngineRun run = run_engine(p, accumulator(c.acc_bits, c.policy), c.engine);
-  Tensor y = conv_output(phase, run.result, geo);
+  Tensor y = conv_output(phase, run.result, geo, lowering);
   write_npy_f4(c.out, y.shape, y.data);
   std::printf("conv %s as GEMM M=%lld N=%lld K=%lld (%d K-segment(s)), engine %s -> %s %s\n",
               c.phase.c_str(), static_cast<long long>(p.m), static_cast<long long>(p.n),
@@ -317,6 +319,11 @@ void add_numerics_commands(CLI::App& app) {
   c->add_option("--e", ca->e, "e: (N, Cout, Ho, Wo) .npy (dgrad, wgrad)");
   c->add_option("--input-hw", ca->input_hw, "H,W of x (dgrad)")->delimiter(',')->expected(2);
   c->add_option("--kernel", ca->kernel, "R,S of w (wgrad)")->delimiter(',')->expected(2);
+  c->add_option("--dgrad-lowering", ca->dgrad_lowering,
+                "dgrad GEMM: im2col (K = Cout, then col2im) or transposed (K = Cout*R*S, the "
+                "backward convolution directly); as the arch key mapping.dgrad_lowering")
+      ->check(CLI::IsMember({"im2col", "transposed"}))
+      ->default_val("im2col");
   c->add_option("--stride", ca->stride, "Stride")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
       ->default_val(1);

@@ -50,6 +50,10 @@ done
 "$LBSIM" conv --phase fwd --format fp32 --x cx.npy --w cw.npy --stride 2 --pad 1 --out y.npy >/dev/null
 "$LBSIM" conv --phase dgrad --format fp32 --e ce.npy --w cw.npy --input-hw 5,5 --stride 2 --pad 1 --out dx.npy >/dev/null
 "$LBSIM" conv --phase wgrad --format fp32 --x cx.npy --e ce.npy --kernel 3,3 --stride 2 --pad 1 --out dw.npy >/dev/null
+# The transposed dgrad lowering: the backward convolution as one GEMM, K = Cout*R*S, same result.
+"$LBSIM" conv --phase dgrad --format fp32 --e ce.npy --w cw.npy --input-hw 5,5 --stride 2 --pad 1 \
+  --dgrad-lowering transposed --out dxt.npy >dxt.txt
+grep -q "GEMM M=.* N=.* K=" dxt.txt || fail "conv dgrad transposed: $(cat dxt.txt)"
 $PY - <<'PY'
 import numpy as np
 x = np.load("cx.npy").astype(np.int64); w = np.load("cw.npy").astype(np.int64); e = np.load("ce.npy").astype(np.int64)
@@ -65,6 +69,7 @@ for i in range(Ho):
         dw += np.einsum("no,ncrs->ocrs", e[:, :, i, j], patch)
 assert np.array_equal(np.load("y.npy"), y.astype(np.float32))
 assert np.array_equal(np.load("dx.npy"), dxp[:, :, p:p+H, p:p+W].astype(np.float32))
+assert np.array_equal(np.load("dxt.npy"), dxp[:, :, p:p+H, p:p+W].astype(np.float32))
 assert np.array_equal(np.load("dw.npy"), dw.astype(np.float32))
 PY
 
