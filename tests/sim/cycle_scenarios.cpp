@@ -151,7 +151,7 @@ int scenario_family(const std::string& fam, Dataflow df) {
   check_run(run, stats, g->p, f.acc, "gemm");
 
   // A 3x3 convolution, stride 1, pad 1: x (2, 3, 5, 5), w (4, 3, 3, 3), e (2, 4, 5, 5).
-  // fwd M=50 N=4 K=27, dgrad M=50 N=27 K=4, wgrad M=27 N=4 K=50.
+  // fwd M=50 N=4 K=27, dgrad M=50 N=27 K=4, wgrad M=27 N=4 K=50; dgrad transposed below.
   const bool mls = fam.rfind("mls", 0) == 0;
   const std::string xs = mls ? "mls_m1e2" : f.a;
   const std::string ws = mls ? "mls_m1e2" : f.b;
@@ -176,6 +176,15 @@ int scenario_family(const std::string& fam, Dataflow df) {
   check_run(run, stats, dg, f.acc, "conv dgrad");
   const GemmProblem wg = lower_conv(ConvPhase::kWgrad, qx, qe, geo);
   check_run(run, stats, wg, f.acc, "conv wgrad");
+  // dgrad lowered directly (mapping.dgrad_lowering: transposed): M=50 N=3 K=36, stride 1 and a
+  // strided 3x3 (stride 2, pad 1 on 5x5 -> 3x3 output, zero taps as padding).
+  const GemmProblem dt = lower_conv(ConvPhase::kDgrad, qe, qw, geo, DgradLowering::kTransposed);
+  check_run(run, stats, dt, f.acc, "conv dgrad transposed");
+  const ConvGeometry g2 = make_conv_geometry(qx.shape, qw.shape, 2, 1);
+  const Tensor e2 = random_normal({2, 4, g2.ho, g2.wo}, 24);
+  const QTensor qe2 = quantize(conv_spec(es), e2, Role::kError, -1, 5);
+  const GemmProblem dt2 = lower_conv(ConvPhase::kDgrad, qe2, qw, g2, DgradLowering::kTransposed);
+  check_run(run, stats, dt2, f.acc, "conv dgrad transposed stride 2");
   return 0;
 }
 
