@@ -1,21 +1,30 @@
-// `lbsim run`: one training iteration (or inference pass) of a workload on an architecture in
-// timing mode (sim/top/simulate.h), with built-in defaults for everything: the embedded default
-// architecture, ResNet-20 on CIFAR-10 (zoo name resnet20) at batch 32, outputs in out/run.
+// `lbsim run`: one training iteration (or inference pass) of a workload on an architecture
+// (sim/top/simulate.h), with built-in defaults for everything: the embedded default architecture,
+// ResNet-20 on CIFAR-10 (zoo name resnet20) at batch 32, outputs in out/run.
+//
+// Fidelity: --mode timing|cycle, default the architecture's pe_array.fidelity. In cycle mode the
+// GEMM work items run on the clocked cycle-level array (random operands keyed by --seed) inside
+// the same simulation; cycle counts are equal to timing mode by construction (checked per work
+// item), so layers.csv, actions.csv, energy.csv, report.md and report.html are byte-identical to
+// timing mode's; stats.json and report.json say `fidelity: cycle` (and the seed), and stats.json's
+// pe_array group adds the per-PE activity counters (operand_reg_writes, psum_reg_writes,
+// idle_pe_cycles, cycle_gemms). The summary adds one line with the PE-cycles simulated per second.
 //
 // Contract: the architecture (file or default, with -p overrides), the workload and the whole
 // simulation must succeed before anything is written; then stats.json and layers.csv are written
 // to temporary files in --out and renamed into place, and the summary is printed. The energy hook
 // (models/energy) also writes actions.csv (the datapath actions of every op, counted from the
-// simulation plan) and energy.csv (those counts x the energy table: --energy, default the built-in
+// simulation plan), energy_actions.csv (those counts x the energy table per op and action) and
+// energy.csv (summed per layer x phase x component; table: --energy, default the built-in
 // arch_configs/energy/45nm.yaml) and prints the energy by component; the table is loaded before
 // the simulation, so a bad table is a UserError with nothing written. `lbsim report --energy`
 // re-costs actions.csv with another table without re-simulating. The reports (reports/report.h:
 // report.json, report.md, report.html with gnuplot plots; --dataset-size/--epochs add the
 // whole-training estimate) are built before anything is written and written last. Any UserError
-// (bad arch, bad -p, unknown workload, a buffer too small for the smallest legal tile, fidelity:
-// cycle) reaches main(): message on stderr, exit 2, no file written. The output files are
-// deterministic (byte-identical for the same inputs): no wall time in them; the printed summary
-// shows the wall time and the SystemC delta-cycle count.
+// (bad arch, bad -p, unknown workload, a buffer too small for the smallest legal tile,
+// scalesim_compat at cycle fidelity) reaches main(): message on stderr, exit 2, no file written.
+// The output files are deterministic (byte-identical for the same inputs): no wall time in them;
+// the printed summary shows the wall time and the SystemC delta-cycle count.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -52,16 +61,25 @@ struct RunArgs {
   int64_t batch = 0;  // 0 = the spec's own (zoo: 32)
   std::string out = "out/run";
   std::vector<std::string> params;
+  std::string mode;                   // "" = the arch's pe_array.fidelity, else timing | cycle
+  uint64_t seed = 0;                  // cycle mode: seed of the random operands
   std::string energy;                 // energy table YAML ("" = built-in 45 nm)
   int64_t energy_node = 0;            // 0 = the table's own node
   reports::TrainingOptions training;  // whole-training estimate in the reports (reports/report.h)
 };
 
 ArchConfig run_arch(const RunArgs& a) {
-  if (!a.arch.empty()) return load_arch(a.arch, a.params);
-  ConfigFile f = ConfigFile::parse(default_arch_yaml(), "<built-in default>");
-  for (size_t i = 0; i < a.params.size(); ++i) f.set_override(a.params[i], static_cast<int>(i + 1));
-  return parse_arch(f);
+  ArchConfig arch;
+  if (!a.arch.empty()) {
+    arch = load_arch(a.arch, a.params);
+  } else {
+    ConfigFile f = ConfigFile::parse(default_arch_yaml(), "<built-in default>");
+    for (size_t i = 0; i < a.params.size(); ++i)
+      f.set_override(a.params[i], static_cast<int>(i + 1));
+    arch = parse_arch(f);
+  }
+  if (!a.mode.empty()) arch.pe.cycle_fidelity = a.mode == "cycle";  // --mode overrides the YAML
+  return arch;
 }
 
 void write_file(const std::filesystem::path& path, const std::string& text) {
@@ -109,6 +127,18 @@ void print_summary(const ArchConfig& arch, const Workload& w, const RunResult& r
   }
   std::printf("SystemC:      %llu delta cycles, wall %.3f s\n",
               static_cast<unsigned long long>(r.events), wall_s);
+  if (r.cycle_fidelity) {
+    // PE-cycles: every PE of the clocked array updated once per compute cycle.
+    const double pe_cycles = static_cast<double>(r.compute_cycles) *
+                             static_cast<double>(arch.pe.rows) * static_cast<double>(arch.pe.cols);
+    std::printf(
+        "fidelity:     cycle (clocked %lldx%lld array, seed %llu): %.4g PE-cycles, %.3g M "
+        "PE-cycles/s, %llu idle PE-cycles\n",
+        static_cast<long long>(arch.pe.rows), static_cast<long long>(arch.pe.cols),
+        static_cast<unsigned long long>(r.seed), pe_cycles,
+        wall_s > 0 ? pe_cycles / wall_s / 1e6 : 0.0,
+        static_cast<unsigned long long>(r.stats->value("pe_array.idle_pe_cycles")));
+  }
   std::printf("wrote:        %s, %s\n", (out / "stats.json").string().c_str(),
               (out / "layers.csv").string().c_str());
 }
@@ -121,7 +151,6 @@ EnergyTable run_energy_table(const RunArgs& a) {
 
 void cmd_run(const RunArgs& a) {
   ArchConfig arch = run_arch(a);
-  require_timing_fidelity(arch);  // before the workload is resolved: fail fast
   const EnergyTable table = run_energy_table(a);
   reports::check_training_options(a.training);
   Workload w = resolve_workload(a.workload, a.batch);
@@ -129,8 +158,10 @@ void cmd_run(const RunArgs& a) {
   const std::vector<OpActions> actions = count_actions(plan_simulation(arch, w), arch);
   const EnergyReport energy = cost_actions(actions, table);
 
+  SimOptions sim;
+  sim.seed = a.seed;
   const auto t0 = std::chrono::steady_clock::now();
-  RunResult r = simulate(arch, w);
+  RunResult r = simulate(arch, w, sim);
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -140,6 +171,7 @@ void cmd_run(const RunArgs& a) {
   const std::string csv = layers_csv(r.rows);
   const std::string actions_text = actions_csv(actions);
   const std::string energy_text = energy_csv(energy);
+  const std::string energy_actions_text = energy_actions_csv(energy);
   // report.json / report.md / report.html (reports/): built before anything is written.
   const reports::ReportFiles report_files = reports::make_reports(
       reports::build_report_input(json, csv, energy, table, a.training, w.smp_samples));
@@ -154,7 +186,8 @@ void cmd_run(const RunArgs& a) {
       {"stats.json", &json},
       {"layers.csv", &csv},
       {"actions.csv", &actions_text},
-      {"energy.csv", &energy_text}};
+      {"energy.csv", &energy_text},
+      {"energy_actions.csv", &energy_actions_text}};
   try {
     for (const auto& [name, text] : files) write_file(out / (name + ".tmp-lbsim"), *text);
     for (const auto& [name, text] : files)
@@ -167,8 +200,8 @@ void cmd_run(const RunArgs& a) {
   reports::write_reports(out.string(), report_files);
   print_summary(arch, w, r, wall_s, out);
   std::printf("%s", energy_summary(energy, table).c_str());
-  std::printf("wrote:        %s, %s\n", (out / "actions.csv").string().c_str(),
-              (out / "energy.csv").string().c_str());
+  std::printf("wrote:        %s, %s, %s\n", (out / "actions.csv").string().c_str(),
+              (out / "energy.csv").string().c_str(), (out / "energy_actions.csv").string().c_str());
   std::fputs(reports::written_line(out.string(), report_files).c_str(), stdout);
 }
 
@@ -176,7 +209,8 @@ void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto* c = app.add_subcommand(
       "run",
-      "Simulate one training iteration (timing mode); write stats, layers.csv, energy and reports");
+      "Simulate one training iteration (timing or cycle mode); write stats, layers.csv, energy "
+      "and reports");
   c->add_option("--arch", args->arch,
                 "Architecture YAML (default: the built-in arch_configs/default.yaml)");
   c->add_option("--workload", args->workload,
@@ -189,6 +223,15 @@ void add_run_command(CLI::App& app) {
   c->add_option("-p,--param", args->params,
                 "Override one architecture key: -p pe_array.rows=16 (repeatable)")
       ->allow_extra_args(false);
+  c->add_option("--mode", args->mode,
+                "Fidelity of the PE array: timing (closed-form tile cycles) or cycle (the clocked "
+                "cycle-level array computes every GEMM tile on random operands; same cycles, "
+                "about rows x cols times more work per cycle). Default: the architecture's "
+                "pe_array.fidelity")
+      ->check(CLI::IsMember({"timing", "cycle"}));
+  c->add_option("--seed", args->seed,
+                "Cycle mode: seed of the random operands (no effect in timing mode)")
+      ->default_val(0);
   c->add_option("--energy", args->energy,
                 "Energy table YAML (default: the built-in arch_configs/energy/45nm.yaml)");
   c->add_option("--energy-node", args->energy_node,

@@ -11,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -31,6 +30,7 @@
 #include "models/workload/resolve.h"
 #include "sim/cli/cli.h"
 #include "sim/modules/cycle_array.h"
+#include "sim/modules/random_gemm.h"
 
 namespace lbsim::cli {
 
@@ -96,20 +96,6 @@ FormatPtr role_format(const std::string& own, const FormatPtr& arch_default,
   return make_format(own, SourceLoc{fmt::format("<layer {} precision.{}>", layer, role)});
 }
 
-QTensor quantize(const FormatPtr& f, const Tensor& t, Role role, uint64_t seed, uint64_t id,
-                 int axis, const std::string& what) {
-  QuantContext ctx;
-  ctx.role = role;
-  ctx.seed = seed;
-  ctx.tensor_id = id;
-  ctx.reduction_axis = axis;
-  try {
-    return f->quantize(t, ctx);
-  } catch (const UserError& e) {
-    throw UserError(fmt::format("{}: {}", what, e.what()));
-  }
-}
-
 Tensor transpose2(const Tensor& t) {
   Tensor o;
   o.shape = {t.shape[1], t.shape[0]};
@@ -137,10 +123,8 @@ Tensor load_or_random(const std::string& data_dir, const LayerSpec& l, const cha
   return t;
 }
 
-struct GemmCase {
+struct GemmCase : OwnedGemm {
   std::string layer, phase;
-  GemmProblem p;
-  std::shared_ptr<QTensor> a, b;  // keep the operands alive (p points into them)
 };
 
 // Builds the fwd, dgrad and wgrad GEMMs of one layer (only fwd for an inference workload, which
@@ -155,22 +139,17 @@ std::vector<GemmCase> layer_gemms(const LayerPlan& lp, const ArchConfig& arch, i
   const uint64_t s0 = seed * 1000003u + static_cast<uint64_t>(lp.index) * 3u;
   const uint64_t ix = s0, iw = s0 + 1, ie = s0 + 2;
   std::vector<GemmCase> out;
-  const auto add = [&](const char* phase, QTensor a, QTensor b,
-                       const std::function<GemmProblem(const QTensor&, const QTensor&)>& lower) {
+  const auto add = [&](const char* phase, QTensor a, QTensor b, const GemmLowering& lower) {
     GemmCase g;
+    static_cast<OwnedGemm&>(g) =
+        own_gemm(std::move(a), std::move(b), lower, fmt::format("layer {} {}", l.name, phase));
     g.layer = l.name;
     g.phase = phase;
-    g.a = std::make_shared<QTensor>(std::move(a));
-    g.b = std::make_shared<QTensor>(std::move(b));
-    try {
-      g.p = lower(*g.a, *g.b);
-    } catch (const UserError& e) {
-      throw UserError(fmt::format("layer {} {}: {}", l.name, phase, e.what()));
-    }
     out.push_back(std::move(g));
   };
   const auto q = [&](const FormatPtr& f, const Tensor& t, Role role, uint64_t id, int axis) {
-    return quantize(f, t, role, seed, id, axis, fmt::format("{} {}", l.name, role_name(role)));
+    return quantize_operand(f, t, role, seed, id, axis,
+                            fmt::format("{} {}", l.name, role_name(role)));
   };
   int64_t fwd_m = 0;
   for (const Op& op : l.ops)
@@ -189,8 +168,12 @@ std::vector<GemmCase> layer_gemms(const LayerPlan& lp, const ArchConfig& arch, i
         q(fa, load_or_random(data, l, "activation", xs, ix, true), Role::kActivation, ix, -1);
     const QTensor qw =
         q(fw, load_or_random(data, l, "weight", wsh, iw, false), Role::kWeight, iw, -1);
-    const auto conv = [&geo](ConvPhase ph) {
-      return [ph, &geo](const QTensor& a, const QTensor& b) { return lower_conv(ph, a, b, geo); };
+    // The arch's dgrad lowering (mapping.dgrad_lowering), as the timing plan runs it.
+    const DgradLowering lowering = arch.mapping.dgrad_lowering;
+    const auto conv = [&geo, lowering](ConvPhase ph) {
+      return [ph, &geo, lowering](const QTensor& a, const QTensor& b) {
+        return lower_conv(ph, a, b, geo, lowering);
+      };
     };
     add("fwd", qx, qw, conv(ConvPhase::kFwd));
     if (!training) return out;

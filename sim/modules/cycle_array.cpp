@@ -429,19 +429,33 @@ class Engine : public CycleEngine {
 
 // ----------------------------------------------------------------------------- module
 
+namespace {
+// The owner's counter in embedded mode (CycleArrayMode), else a registered one.
+uint64_t& counter_or(bool registered, uint64_t& own, StatGroup& stats, const char* name,
+                     const char* unit, const char* meaning) {
+  return registered ? stats.counter(name, unit, meaning) : own;
+}
+}  // namespace
+
 CycleArray::CycleArray(sc_core::sc_module_name name, Dataflow dataflow, int rows, int cols,
-                       StatGroup& stats)
+                       StatGroup& stats, CycleArrayMode mode)
     : sc_core::sc_module(name),
       clk("clk"),
       m_dataflow(dataflow),
       m_rows(rows),
       m_cols(cols),
-      m_compute(stats.counter("compute_cycles", "cycles",
-                              "cycles the cycle-level array took for all GEMMs")),
-      m_busy(stats.counter("busy_cycles", "cycles", "cycles the array held a GEMM")),
-      m_macs(stats.counter("mac_ops", "ops", "multiply-accumulates issued by the PEs")),
-      m_folds(stats.counter("folds", "folds", "folds run")),
-      m_jobs(stats.counter("jobs", "jobs", "GEMMs computed")),
+      m_mode(mode),
+      m_compute(counter_or(mode == CycleArrayMode::kStandalone, m_unregistered[0], stats,
+                           "compute_cycles", "cycles",
+                           "cycles the cycle-level array took for all GEMMs")),
+      m_busy(counter_or(mode == CycleArrayMode::kStandalone, m_unregistered[1], stats,
+                        "busy_cycles", "cycles", "cycles the array held a GEMM")),
+      m_macs(counter_or(mode == CycleArrayMode::kStandalone, m_unregistered[2], stats, "mac_ops",
+                        "ops", "multiply-accumulates issued by the PEs")),
+      m_folds(counter_or(mode == CycleArrayMode::kStandalone, m_unregistered[3], stats, "folds",
+                         "folds", "folds run")),
+      m_jobs(counter_or(mode == CycleArrayMode::kStandalone, m_unregistered[4], stats, "jobs",
+                        "jobs", "GEMMs computed")),
       m_op_writes(stats.counter("operand_reg_writes", "events",
                                 "PE operand register writes with valid data")),
       m_psum_writes(stats.counter("psum_reg_writes", "events",
@@ -477,29 +491,48 @@ void CycleArray::start(const GemmProblem& p, const AccumulatorSpec& acc, const C
     m_engine = std::make_unique<Engine<FixedFamily>>(m_dataflow, m_rows, m_cols, p, acc, fault);
   }
   m_result = CycleRunResult{};
+  m_budget = -1;
+  m_grant_edges = 0;
   m_active = true;
 }
 
+void CycleArray::grant(int64_t edges) {
+  if (!m_active) throw std::logic_error("CycleArray::grant: no GEMM is running");
+  if (edges == 0 || edges < -1) throw std::logic_error("CycleArray::grant: bad edge count");
+  m_budget = edges;
+  m_grant_edges = 0;
+}
+
 void CycleArray::on_clock() {
-  if (!m_active) return;
+  if (!m_active || m_budget == 0) return;  // (a gated clock never sends such an edge)
   if (m_result.cycles == 0) m_t0 = sc_core::sc_time_stamp();
   TraceState* tr = m_tracing ? &m_trace : nullptr;
   if (tr != nullptr) tr->active = true;
   ++m_result.cycles;
-  if (!m_engine->step(tr)) return;
+  ++m_grant_edges;
+  if (m_budget > 0) --m_budget;
+  if (!m_engine->step(tr)) {
+    if (m_budget == 0) m_stopped.notify(sc_core::SC_ZERO_TIME);  // grant used up: hold
+    return;
+  }
   // Last cycle of the GEMM: results out, counters into the stats.
   m_t1 = sc_core::sc_time_stamp();
   m_engine->finish_into(m_result);
   m_compute += static_cast<uint64_t>(m_result.cycles);
   m_busy += static_cast<uint64_t>(m_result.cycles);
   m_macs += m_engine->macs;
+  m_macs_total += m_engine->macs;
   m_folds += static_cast<uint64_t>(m_engine->folds);
   ++m_jobs;
   m_op_writes += m_engine->op_writes;
   m_psum_writes += m_engine->psum_writes;
   m_idle += m_engine->idle;
   m_active = false;  // (the traced `active` stays high: the next GEMM starts on the next edge)
-  sc_core::sc_pause();
+  if (m_mode == CycleArrayMode::kStandalone) {
+    sc_core::sc_pause();
+  } else {
+    m_stopped.notify(sc_core::SC_ZERO_TIME);
+  }
 }
 
 CycleRunResult CycleArray::take_result() {

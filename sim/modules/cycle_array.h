@@ -43,11 +43,24 @@
 //
 // Per-PE activity is counted (operand register writes, partial-sum register writes, MACs issued,
 // idle PE-cycles) into the StatGroup given at construction, next to the timing-mode names
-// (compute_cycles, busy_cycles, mac_ops, folds).
+// (compute_cycles, busy_cycles, mac_ops, folds, jobs). Every PE-cycle of the array issues a MAC
+// or is idle, so idle_pe_cycles = cycles x R x C - mac_ops exactly.
 //
-// The module runs one GEMM at a time: start() loads it, sc_start() runs until it is done (the
-// module calls sc_pause()), results are read back, and the next GEMM can be started. SystemC
-// elaborates once per process, so CycleArrayRunner (clock + array) is built once per process.
+// The module runs one GEMM at a time, in one of two modes:
+//   standalone (`lbsim verify`, CycleArrayRunner): start() loads a GEMM, sc_start() runs until it
+//     is done (the module calls sc_pause()), results are read back, and the next GEMM can be
+//     started. It registers all eight counters above.
+//   embedded (`lbsim run` at cycle fidelity, sim/modules/cycle_compute.h): the array is part of
+//     the timing model's module tree and is clocked by a GatedClock (sim/modules/cycle_clock.h)
+//     that runs only while the array wants edges. The owner calls start(), then grant(n) (at most
+//     n more rising edges; -1 = until the GEMM ends) and waits for stopped_event(), notified on
+//     the edge that ends the GEMM or uses up the grant; a grant lets the owner stop the array
+//     between the T-chunks of one fold (a stall between work items: the clock is gated, every
+//     register holds). In this mode the array registers only the per-PE activity counters
+//     (operand_reg_writes, psum_reg_writes, idle_pe_cycles); the owner charges compute_cycles,
+//     busy_cycles, mac_ops (macs_issued()), folds and jobs under the timing model's meanings.
+// SystemC elaborates once per process, so the array (and CycleArrayRunner) is built once per
+// process.
 #pragma once
 
 #include <cstdint>
@@ -85,20 +98,33 @@ struct CycleRunResult {
 
 class CycleEngine;  // per-family implementation (cycle_array.cpp)
 
+enum class CycleArrayMode { kStandalone, kEmbedded };
+
 class CycleArray : public sc_core::sc_module {
  public:
   sc_core::sc_in<bool> clk;
 
   SC_HAS_PROCESS(CycleArray);
   // Throws UserError for rows or cols outside [1, 4096].
-  CycleArray(sc_core::sc_module_name name, Dataflow dataflow, int rows, int cols, StatGroup& stats);
+  CycleArray(sc_core::sc_module_name name, Dataflow dataflow, int rows, int cols, StatGroup& stats,
+             CycleArrayMode mode = CycleArrayMode::kStandalone);
   ~CycleArray() override;
 
   // Loads a segmented GemmProblem (all dims >= 1; the problem must outlive the run). The next
-  // rising edge is its first cycle.
+  // rising edge is its first cycle. The grant is unlimited until grant() is called.
   void start(const GemmProblem& p, const AccumulatorSpec& acc, const CycleFault& fault = {});
   bool busy() const { return m_active; }
   CycleRunResult take_result();
+
+  // Embedded mode: allow at most `edges` more rising edges (-1: until the GEMM ends; 0 is not
+  // allowed) and restart the count of granted_edges(). stopped_event() is notified (delta) on
+  // the edge that ends the GEMM or uses up the grant.
+  void grant(int64_t edges);
+  int64_t granted_edges() const { return m_grant_edges; }  // edges run since the last grant()
+  bool wants_clock() const { return m_active && m_budget != 0; }
+  const sc_core::sc_event& stopped_event() const { return m_stopped; }
+  // MACs issued by the PEs over all finished GEMMs (also counted in embedded mode).
+  uint64_t macs_issued() const { return m_macs_total; }
 
   // Traces control (active, phase, fold, fold cycle), per-PE operand registers (codes and valid
   // bits) and partial sums (FloatPe F bits; FixedPe acc and F bits). Call before sc_start().
@@ -129,12 +155,19 @@ class CycleArray : public sc_core::sc_module {
 
   Dataflow m_dataflow;
   int m_rows, m_cols;
+  CycleArrayMode m_mode;
   bool m_active = false;
   bool m_tracing = false;
+  int64_t m_budget = -1;  // rising edges still granted (-1: unlimited)
+  int64_t m_grant_edges = 0;
+  sc_core::sc_event m_stopped;
   sc_core::sc_time m_t0, m_t1;
   std::unique_ptr<CycleEngine> m_engine;
   CycleRunResult m_result;
   TraceState m_trace;
+  // Embedded mode: the totals the owner charges under its own counter names live here.
+  uint64_t m_unregistered[5] = {0, 0, 0, 0, 0};
+  uint64_t m_macs_total = 0;
   uint64_t &m_compute, &m_busy, &m_macs, &m_folds, &m_jobs, &m_op_writes, &m_psum_writes, &m_idle;
 };
 

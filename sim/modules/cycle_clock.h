@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <systemc>
+#include <utility>
 
 namespace lbsim {
 
@@ -27,6 +30,65 @@ class CycleClock {
 
  private:
   sc_core::sc_time m_period;
+};
+
+// A gated clock (a clock-enable cell) for a clocked block inside the timing model: `clk` gets a
+// rising edge at whole periods only while `wanted()` holds. Idle, it schedules nothing, so the
+// kernel still runs out of events when the run ends (an sc_clock would tick forever) and a
+// stalled block costs no events. Cycle n of a block's work occupies [t + n period, t + (n + 1)
+// period) and starts with its rising edge: wake() at time t (a whole cycle, as every wait of the
+// modules is) gives a rising edge at t itself (a delta later); after each rising edge the clock
+// falls half a period later and, if `wanted()` still holds then, rises again a period after the
+// last rise. A block that stops wanting edges after its edge at t and is woken again before t +
+// period/2 therefore runs on without a gap; otherwise it idles until woken, at t' >= t + period.
+class GatedClock : public sc_core::sc_module {
+ public:
+  sc_core::sc_signal<bool> clk;
+
+  SC_HAS_PROCESS(GatedClock);
+  GatedClock(sc_core::sc_module_name name, const CycleClock& clock, std::function<bool()> wanted)
+      : sc_core::sc_module(name), clk("clk", false), m_wanted(std::move(wanted)) {
+    const sc_dt::uint64 p = clock.period().value();
+    if (p < 2) throw std::logic_error("GatedClock: the clock period must be at least 2 time units");
+    m_period = clock.period();
+    m_high = sc_core::sc_time::from_value(p / 2);
+    m_low = sc_core::sc_time::from_value(p - p / 2);
+    SC_METHOD(tick);
+    sensitive << m_wake;
+    dont_initialize();
+  }
+  // Called from a process at a whole cycle when the block wants edges: a rising edge now (a delta
+  // later) when idle; no effect while running (the next edge comes a period after the last).
+  void wake() {
+    if (m_state == State::kIdle) m_wake.notify(sc_core::SC_ZERO_TIME);
+  }
+
+ private:
+  enum class State { kIdle, kHigh, kLow };
+  void tick() {
+    switch (m_state) {
+      case State::kIdle:  // woken: rising edge now
+      case State::kLow:   // rising edge
+        clk.write(true);
+        m_state = State::kHigh;
+        next_trigger(m_high);
+        return;
+      case State::kHigh:  // falling edge; go on only while the block wants edges
+        clk.write(false);
+        if (m_wanted()) {
+          m_state = State::kLow;
+          next_trigger(m_low);
+        } else {
+          m_state = State::kIdle;
+          next_trigger();  // back to the static sensitivity: m_wake
+        }
+        return;
+    }
+  }
+  std::function<bool()> m_wanted;
+  sc_core::sc_time m_period, m_high, m_low;
+  sc_core::sc_event m_wake;
+  State m_state = State::kIdle;
 };
 
 }  // namespace lbsim

@@ -3,7 +3,7 @@
 namespace lbsim {
 
 PeArrayModule::PeArrayModule(sc_core::sc_module_name name, bool unified, const CycleClock& clock,
-                             RunLedger& ledger, StatGroup& stats)
+                             RunLedger& ledger, StatGroup& stats, const CycleSetup* cycle)
     : sc_core::sc_module(name),
       in("in"),
       out("out"),
@@ -14,12 +14,17 @@ PeArrayModule::PeArrayModule(sc_core::sc_module_name name, bool unified, const C
       m_clock(clock),
       m_ledger(ledger),
       m_compute(stats.counter("compute_cycles", "cycles",
-                              "closed-form systolic cycles charged for all tiles")),
+                              cycle ? "cycles charged for all tiles: the rising edges the clocked "
+                                      "array took (equal to the closed-form systolic cycles)"
+                                    : "closed-form systolic cycles charged for all tiles")),
       m_busy(stats.counter("busy_cycles", "cycles",
                            "cycles the array held a tile (equals compute_cycles in timing mode)")),
-      m_macs(stats.counter("mac_ops", "ops", "multiply-accumulates performed")),
+      m_macs(stats.counter("mac_ops", "ops",
+                           cycle ? "multiply-accumulates issued by the PEs of the clocked array"
+                                 : "multiply-accumulates performed")),
       m_folds(stats.counter("folds", "folds", "folds (or fold segments) run")),
       m_jobs(stats.counter("jobs", "jobs", "tiles or tile steps computed")) {
+  if (cycle != nullptr) m_cycle = std::make_unique<CycleCompute>(*cycle, clock, stats);
   SC_THREAD(run);
 }
 
@@ -29,10 +34,16 @@ void PeArrayModule::run() {
     const WorkItem& it = job.item;
     if (!m_unified) ofmap->acquire_slot();
     const int64_t t0 = m_clock.now();
-    if (it.compute_cycles > 0) wait(m_clock.cycles(it.compute_cycles));
+    if (m_cycle) {
+      const uint64_t macs0 = m_cycle->macs_issued();
+      m_compute += static_cast<uint64_t>(m_cycle->compute(job));  // == it.compute_cycles
+      m_macs += m_cycle->macs_issued() - macs0;
+    } else {
+      if (it.compute_cycles > 0) wait(m_clock.cycles(it.compute_cycles));
+      m_compute += static_cast<uint64_t>(it.compute_cycles);
+      m_macs += static_cast<uint64_t>(it.macs);
+    }
     m_busy += static_cast<uint64_t>(m_clock.now() - t0);
-    m_compute += static_cast<uint64_t>(it.compute_cycles);
-    m_macs += static_cast<uint64_t>(it.macs);
     m_folds += static_cast<uint64_t>(it.folds);
     ++m_jobs;
     const TileDemand& d = it.demand;

@@ -3,7 +3,8 @@
 namespace lbsim {
 
 AcceleratorTop::AcceleratorTop(sc_core::sc_module_name name, const ArchConfig& arch,
-                               const SimPlan& plan, RunLedger& ledger, StatGroup& stats)
+                               const SimPlan& plan, RunLedger& ledger, StatGroup& stats,
+                               const CycleSetup* cycle)
     : sc_core::sc_module(name),
       m_clock(arch.clock_mhz),
       m_jobs("jobs", 2),
@@ -31,7 +32,7 @@ AcceleratorTop::AcceleratorTop(sc_core::sc_module_name name, const ArchConfig& a
                                              stats.child("ofmap_buffer"));
   }
   m_pe_array = std::make_unique<PeArrayModule>("pe_array", unified, m_clock, ledger,
-                                               stats.child("pe_array"));
+                                               stats.child("pe_array"), cycle);
   m_vector = std::make_unique<VectorUnitModule>("vector_unit", unified, m_clock, ledger,
                                                 stats.child("vector_unit"));
   m_quant =

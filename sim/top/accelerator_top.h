@@ -13,6 +13,10 @@
 // controller's fifo ever blocks a writer); the DRAM and the buffers are hierarchical channels the
 // other modules reach through sc_ports (DramModule::transfer, BufferModule slots and counters).
 // Every module registers its counters under `stats` at construction.
+//
+// At cycle fidelity (`cycle` given) the tree is the same; the PE array module additionally owns the
+// clocked cycle-level array and its gated clock (sim/modules/cycle_compute.h), which compute the
+// GEMM jobs in place of the closed-form wait.
 #pragma once
 
 #include <memory>
@@ -24,6 +28,7 @@
 #include "sim/modules/buffer_module.h"
 #include "sim/modules/controller_module.h"
 #include "sim/modules/cycle_clock.h"
+#include "sim/modules/cycle_compute.h"
 #include "sim/modules/dma_module.h"
 #include "sim/modules/dram_module.h"
 #include "sim/modules/pe_array_module.h"
@@ -37,7 +42,7 @@ namespace lbsim {
 class AcceleratorTop : public sc_core::sc_module {
  public:
   AcceleratorTop(sc_core::sc_module_name name, const ArchConfig& arch, const SimPlan& plan,
-                 RunLedger& ledger, StatGroup& stats);
+                 RunLedger& ledger, StatGroup& stats, const CycleSetup* cycle = nullptr);
   const ControllerModule& controller() const { return *m_controller; }
 
  private:

@@ -19,17 +19,11 @@ namespace {
 bool g_elaborated = false;
 }  // namespace
 
-void require_timing_fidelity(const ArchConfig& arch) {
-  if (arch.pe.cycle_fidelity)
-    throw UserError(
-        "error: pe_array.fidelity: lbsim run simulates whole iterations in timing mode only; "
-        "run the clocked cycle-level array on chosen layers with `lbsim verify` (it checks "
-        "bit-exactness and cycle equality), or set fidelity: timing");
-}
-
-RunResult simulate(const ArchConfig& arch, const Workload& workload) {
-  require_timing_fidelity(arch);
+RunResult simulate(const ArchConfig& arch, const Workload& workload, const SimOptions& opts) {
   SimPlan plan = plan_simulation(arch, workload);  // user errors surface here, before SystemC
+  std::unique_ptr<CycleSetup> cycle;
+  if (arch.pe.cycle_fidelity)
+    cycle = std::make_unique<CycleSetup>(prepare_cycle_setup(arch, workload, plan, opts.seed));
   if (g_elaborated)
     throw std::logic_error("simulate(): SystemC elaborates once per process; run another process");
   g_elaborated = true;
@@ -41,9 +35,19 @@ RunResult simulate(const ArchConfig& arch, const Workload& workload) {
   s_plan = new SimPlan(std::move(plan));
   s_ledger = new RunLedger();
   s_ledger->ops.resize(s_plan->ops.size());
+  static ArchConfig* s_arch = nullptr;
+  static CycleSetup* s_cycle = nullptr;
+  if (cycle) {
+    s_arch = new ArchConfig(arch);
+    s_cycle = cycle.release();
+    s_cycle->arch = s_arch;
+    s_cycle->plan = s_plan;
+  }
   RunResult r;
+  r.cycle_fidelity = arch.pe.cycle_fidelity;
+  r.seed = opts.seed;
   r.stats = std::make_unique<StatGroup>("accelerator");
-  auto* top = new AcceleratorTop("accelerator", arch, *s_plan, *s_ledger, *r.stats);
+  auto* top = new AcceleratorTop("accelerator", arch, *s_plan, *s_ledger, *r.stats, s_cycle);
   sc_core::sc_start();
   if (!top->controller().finished())
     throw std::logic_error("simulate(): the simulation stopped before the last op completed");
@@ -101,7 +105,8 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
   run["pe_array"] = {{"type", arch.pe.type},
                      {"rows", arch.pe.rows},
                      {"cols", arch.pe.cols},
-                     {"dataflow", dataflow_name(arch.pe.dataflow)}};
+                     {"dataflow", dataflow_name(arch.pe.dataflow)},
+                     {"fidelity", r.cycle_fidelity ? "cycle" : "timing"}};
   run["clock_mhz"] = arch.clock_mhz;
   run["workload"] = workload.network;
   run["workload_spec"] = info.workload_spec;
@@ -120,6 +125,7 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
   run["tiles"] = r.tiles;
   run["jobs"] = r.jobs;
   run["systemc_delta_cycles"] = r.events;
+  if (r.cycle_fidelity) run["seed"] = r.seed;
   nlohmann::ordered_json out;
   out["run"] = run;
   nlohmann::ordered_json tree = nlohmann::ordered_json::parse(r.stats->to_json());

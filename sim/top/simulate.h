@@ -1,11 +1,21 @@
-// One timing-mode simulation of a workload on an architecture (DESIGN.md §3), in this process.
+// One simulation of a workload on an architecture (DESIGN.md §3), in this process, at the
+// fidelity of arch.pe.cycle_fidelity:
+//   timing  the PE array charges each work item its closed-form systolic cycles;
+//   cycle   the PE array runs each GEMM work item's folds on the clocked cycle-level array
+//           (sim/modules/cycle_compute.h) on deterministic random operands keyed by
+//           SimOptions::seed, inside the same simulation as the DMA, DRAM and buffers; the edges
+//           it takes are the item's compute time and must equal the closed form (std::logic_error
+//           otherwise), so rows, totals and every counter of timing mode come out identical; the
+//           PE array's stats add the per-PE activity counters. It costs about rows x cols PE
+//           updates per compute cycle.
 //
 // simulate() plans every op first (models/sim_plan/sim_plan.h; a UserError there, e.g. a buffer
-// too small for the smallest legal tile, is thrown before any SystemC object exists), then
-// elaborates the module tree (sim/top/accelerator_top.h), runs sc_start() until the controller has
-// finished the last op, and collects the per-op rows and the stats tree. SystemC cannot
-// re-elaborate in one process: a second call throws std::logic_error (run each simulation in its
-// own process). The elaborated hierarchy stays alive until the process exits.
+// too small for the smallest legal tile, or one that rules out cycle fidelity, is thrown before
+// any SystemC object exists), then elaborates the module tree (sim/top/accelerator_top.h), runs
+// sc_start() until the controller has finished the last op (the kernel runs out of events: the
+// cycle-level array's clock is gated), and collects the per-op rows and the stats tree. SystemC
+// cannot re-elaborate in one process: a second call throws std::logic_error (run each simulation
+// in its own process). The elaborated hierarchy stays alive until the process exits.
 #pragma once
 
 #include <cstdint>
@@ -30,19 +40,22 @@ struct RunResult {
   int64_t gemm_ops = 0, vector_ops = 0, tiles = 0, jobs = 0;
   uint64_t events = 0;     // SystemC delta cycles of the run (sc_delta_count())
   double utilization = 0;  // total_macs / (total_cycles * rows * cols)
+  bool cycle_fidelity = false;
+  uint64_t seed = 0;  // cycle fidelity: the operands' seed
 };
 
-RunResult simulate(const ArchConfig& arch, const Workload& workload);
+struct SimOptions {
+  uint64_t seed = 0;  // cycle fidelity: seed of the random operands (no effect in timing mode)
+};
 
-// UserError unless the array runs at timing fidelity (pe_array.fidelity: cycle arrives with the
-// cycle-level issue). simulate() checks it first.
-void require_timing_fidelity(const ArchConfig& arch);
+RunResult simulate(const ArchConfig& arch, const Workload& workload, const SimOptions& opts = {});
 
 // Metadata of a run for stats.json (deterministic: no wall time, no host names).
 struct RunInfo {
   std::string workload_spec;  // what the user asked for ("resnet20", a path)
 };
-// {"run": {arch, workload, batch, clock, totals...}, "stats": {<the stats tree>}}, 2-space indent.
+// {"run": {arch, pe_array (with its fidelity), workload, batch, clock, totals..., cycle fidelity:
+// seed}, "stats": {<the stats tree>}}, 2-space indent.
 std::string stats_json(const ArchConfig& arch, const Workload& workload, const RunInfo& info,
                        const RunResult& result);
 

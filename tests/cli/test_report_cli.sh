@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `lbsim run` energy outputs and `lbsim report --energy TABLE RUN_DIR` (models/energy):
-#  * run writes actions.csv and energy.csv next to stats.json / layers.csv and prints the energy
-#    by component;
+#  * run writes actions.csv, energy.csv (layer x phase x component) and energy_actions.csv (op x
+#    action) next to stats.json / layers.csv and prints the energy by component; energy.csv is
+#    energy_actions.csv summed per (layer, phase, component);
 #  * report re-costs the saved action counts with another table without re-simulating: the run's
 #    files are untouched, counts are identical, and energies scale exactly with the table (a table
 #    with every value doubled; the built-in table at 7 nm: logic x 0.094, SRAM x 0.08, DRAM x 1);
@@ -12,7 +13,9 @@ ENERGY=$(realpath "$(dirname "$0")/../../arch_configs/energy/45nm.yaml")
 source "$(dirname "$0")/common.sh" "$1"
 
 "$LBSIM" run --out r1 >run.txt
-for f in stats.json layers.csv actions.csv energy.csv; do [ -f "r1/$f" ] || fail "r1 lacks $f"; done
+for f in stats.json layers.csv actions.csv energy.csv energy_actions.csv; do
+  [ -f "r1/$f" ] || fail "r1 lacks $f"
+done
 grep -q '^energy: ' run.txt || fail "run summary lacks the energy: $(cat run.txt)"
 grep -q '^  pe_array ' run.txt || fail "run summary lacks pe_array: $(cat run.txt)"
 grep -q 'uncosted' run.txt && fail "the default table leaves actions uncosted: $(cat run.txt)"
@@ -31,14 +34,30 @@ PY
 grep -q 'uncosted' report.txt && fail "report lists uncosted actions: $(cat report.txt)"
 "$LBSIM" report --energy-node 7 r1 --out node7.csv >/dev/null
 "$LBSIM" report --energy "$ENERGY" r1 >/dev/null  # default --out: r1/energy.csv, same table
-for f in stats.json layers.csv actions.csv energy.csv; do
+for f in stats.json layers.csv actions.csv energy.csv energy_actions.csv; do
   cmp "before/$f" "r1/$f" || fail "report changed r1/$f"
 done
+[ -f double_actions.csv ] && [ -f node7_actions.csv ] || fail "report --out X.csv lacks X_actions.csv"
 
-$PY - r1/energy.csv double.csv node7.csv r1/actions.csv <<'PY' || fail "re-costing checks"
+$PY - r1/energy_actions.csv double_actions.csv node7_actions.csv r1/actions.csv r1/energy.csv \
+  double.csv <<'PY' || fail "re-costing checks"
 import csv, sys
+from collections import OrderedDict
 def rows(p): return list(csv.DictReader(open(p)))
-base, dbl, n7, acts = (rows(p) for p in sys.argv[1:5])
+base, dbl, n7, acts, agg, agg2 = (rows(p) for p in sys.argv[1:7])
+# energy.csv = energy_actions.csv summed per (layer, phase, component), in order of appearance.
+for detail, summed in ((base, agg), (dbl, agg2)):
+    assert list(summed[0].keys()) == ["layer", "phase", "component", "pj"], summed[0].keys()
+    want = OrderedDict()
+    for r in detail:
+        if r["pj"] != "":
+            want.setdefault((r["layer"], r["phase"]), {}).setdefault(r["component"], 0.0)
+            want[(r["layer"], r["phase"])][r["component"]] += float(r["pj"])
+    flat = [(l, p, c, v) for (l, p), by in want.items() for c, v in sorted(by.items())]
+    assert len(flat) == len(summed), (len(flat), len(summed))
+    for (l, p, c, v), r in zip(flat, summed):
+        assert (l, p, c) == (r["layer"], r["phase"], r["component"]), ((l, p, c), r)
+        assert abs(float(r["pj"]) - v) <= 1e-8 * max(1.0, v), (r, v)
 assert len(base) == len(dbl) == len(n7) == len(acts) > 100, (len(base), len(dbl), len(n7), len(acts))
 assert list(base[0].keys()) == ["layer", "phase", "op", "component", "action", "count", "pj"]
 factor = {"dram": 1.0, "pe_array": 0.094, "quant_unit": 0.094, "vector_unit": 0.094}
@@ -74,7 +93,9 @@ PY
 "$LBSIM" report --energy novec.yaml r1 --out novec.csv >novec.txt
 grep -q '^uncosted actions' novec.txt || fail "uncosted not reported: $(cat novec.txt)"
 grep -q 'vector_op{kind=norm} x ' novec.txt || fail "vector_op not listed: $(cat novec.txt)"
-grep -q ',vector_unit,vector_op{kind=norm},[0-9]*,$' novec.csv || fail "uncosted row keeps a pj"
+grep -q ',vector_unit,vector_op{kind=norm},[0-9]*,$' novec_actions.csv ||
+  fail "uncosted row keeps a pj"
+grep -q ',vector_unit,' novec.csv && fail "energy.csv has a row for the uncosted vector unit"
 
 # Table errors: exit 2, file:line:col, no output.
 sed 's/^  fp_add:$/  fp_addd:/' "$ENERGY" >unknown.yaml
@@ -90,6 +111,7 @@ line=$(grep -n '^  int_add:' nosource.yaml | cut -d: -f1)
 expect_user_error "nosource.yaml:$line:3: error: actions.int_add: missing source" \
   bad.csv report --energy nosource.yaml r1 --out bad.csv
 expect_user_error "node 22 nm has no entry" bad.csv report --energy-node 22 r1 --out bad.csv
+[ ! -e bad_actions.csv ] || fail "a failed report wrote bad_actions.csv"
 mkdir empty
 expect_user_error "empty/actions.csv: error: cannot open" empty/energy.csv report empty
 # run with a bad table writes nothing.

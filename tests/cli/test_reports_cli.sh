@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reports (reports/): `lbsim run` writes report.json, report.md and report.html next to stats.json,
-# layers.csv, actions.csv and energy.csv:
+# layers.csv, actions.csv, energy.csv and energy_actions.csv:
 #  * report.json has schema_version 1 and one op entry per layers.csv row, with the same values;
 #  * energy.csv summed per layer x phase x component gives report.json's per layer x phase energy
 #    and, over everything, its total;
@@ -17,7 +17,7 @@ FP32=$(realpath "$(dirname "$0")/../../arch_configs/fp32_32x32.yaml")
 source "$(dirname "$0")/common.sh" "$1"
 command -v gnuplot >/dev/null || fail "gnuplot is not installed (Debian package gnuplot-nox)"
 
-ALL="stats.json layers.csv actions.csv energy.csv report.json report.md report.html"
+ALL="stats.json layers.csv actions.csv energy.csv energy_actions.csv report.json report.md report.html"
 "$LBSIM" run --out r1 --dataset-size 50000 --epochs 2 >run.txt
 for f in $ALL; do [ -s "r1/$f" ] || fail "r1 lacks $f"; done
 grep -q 'report.html' run.txt || fail "run summary does not name the reports: $(cat run.txt)"
@@ -49,7 +49,8 @@ assert rep["totals"]["cycles"] == stats["total_cycles"] == sum(int(r["cycles"]) 
 sums = {}
 for e in csv.DictReader(open(f"{d}/energy.csv")):
     key = (e["layer"], e["phase"], e["component"])
-    sums[key] = sums.get(key, 0.0) + (float(e["pj"]) if e["pj"] else 0.0)
+    assert key not in sums, ("one row per layer x phase x component", key)
+    sums[key] = float(e["pj"])
 total = rep["totals"]["energy_pj"]
 assert total > 0
 assert abs(sum(sums.values()) - total) <= 1e-8 * total, (sum(sums.values()), total)

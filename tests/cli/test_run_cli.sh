@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # CLI tests of `lbsim run`. Usage: test_run_cli.sh path/to/lbsim
 #  * defaults: writes out/run/layers.csv with exactly the required header and one row per op
-#    (ResNet-20 at batch 32: 233 ops, derived below), cycles == compute + stall on every row, and
+#    (ResNet-20 at batch 32: 215 ops, derived below), cycles == compute + stall on every row, and
 #    a stats.json that parses and agrees with the rows;
 #  * determinism: two runs give byte-identical outputs;
 #  * errors exit 2 with the loaders' messages and write nothing: a buffer too small for the
-#    smallest legal tile, fidelity: cycle, a bad -p, an unknown workload.
+#    smallest legal tile, fidelity: cycle with scalesim_compat (cycle mode itself:
+#    test_run_cycle.sh), a bad -p, an unknown workload.
 # Python checks use Debian's /usr/bin/python3.
 ARCHS=$(realpath "$(dirname "$0")/../../arch_configs")
 source "$(dirname "$0")/common.sh" "$1"
@@ -20,12 +21,18 @@ grep -q '^slowest layer ops:' summary.txt || fail "summary lacks the slowest ops
 # ResNet-20 (expansion rules of models/workload/workload.h): 19 conv2d, 19 batch_norm,
 # 19 relu, 9 add, 1 pool, 1 linear, 1 softmax_cross_entropy = 69 layers.
 #   conv1 (first layer, no input gradient): fwd gemm, wgrad gemm, update          3
-#   18 other 3x3 convs: fwd gemm, dgrad gemm + col2im, wgrad gemm, update  18 x 5 = 90
+#   18 other 3x3 convs: fwd gemm, dgrad gemm, wgrad gemm, update           18 x 4 = 72
+#     (the default MLS array lowers dgrad directly, mapping.dgrad_lowering: transposed, so
+#     there is no col2im op)
 #   19 batch_norm: bn_fwd, bn_bwd, bn_param_grad, update                   19 x 4 = 76
 #   19 relu, 9 add, 1 pool: fwd + dgrad                                    29 x 2 = 58
 #   linear: fwd, dgrad, wgrad gemms, update                                         4
 #   loss: fwd, dgrad                                                                2
-#   total                                                                         233
+#   total                                                                         215
+# MACs: 3878744064 with the im2col count (dgrad = fwd per layer), plus the strided layers' zero
+# taps: layer2.0.conv1 (16 -> 32, 32x32 -> 16x16) and layer3.0.conv1 (32 -> 64, 16x16 -> 8x8)
+# run their transposed dgrad GEMM over every input pixel, 4 x their forward MACs
+# (32 x 16 x 16 x 32 x 16 x 9 = 37748736 each): + 2 x 3 x 37748736.
 $PY - out/run/layers.csv out/run/stats.json <<'PY' || fail "layers.csv / stats.json checks"
 import csv, json, sys
 header = ("layer,phase,op,m,n,k,macs,folds,cycles,compute_cycles,stall_cycles,utilization,"
@@ -36,7 +43,7 @@ with open(sys.argv[1], newline="") as f:
 assert lines[0] == header, lines[0]
 assert lines[-1] == "", "file must end with a newline"
 rows = list(csv.DictReader(lines[:-1]))
-assert len(rows) == 233, len(rows)
+assert len(rows) == 215, len(rows)
 for r in rows:
     assert r["phase"] in ("fwd", "dgrad", "wgrad", "update"), r
     assert int(r["cycles"]) == int(r["compute_cycles"]) + int(r["stall_cycles"]), r
@@ -53,14 +60,15 @@ with open(sys.argv[2]) as f:
     stats = json.load(f)
 run = stats["run"]
 assert run["workload"] == "resnet20" and run["batch"] == 32, run
-assert run["ops"] == 233
+assert run["ops"] == 215
 assert run["total_cycles"] == sum(int(r["cycles"]) for r in rows)
-assert run["total_macs"] == sum(int(r["macs"]) for r in rows) == 3878744064
+assert run["total_macs"] == sum(int(r["macs"]) for r in rows) == 3878744064 + 6 * 37748736
 assert run["dram_read_bytes"] == sum(int(r["dram_read_bytes"]) for r in rows)
 assert stats["stats"]["dram"]["read_bytes"]["value"] == run["dram_read_bytes"]
 gemm_compute = sum(int(r["compute_cycles"]) for r in rows if r["op"].startswith("gemm"))
 assert stats["stats"]["pe_array"]["compute_cycles"]["value"] == gemm_compute
-assert stats["stats"]["controller"]["ops"]["value"] == 233
+assert stats["stats"]["controller"]["ops"]["value"] == 215
+assert not any(r["op"] == "col2im" for r in rows)
 assert "wall" not in json.dumps(stats)
 PY
 
@@ -74,8 +82,8 @@ cmp out/run/layers.csv explicit/layers.csv || fail "explicit defaults differ fro
 # --- errors: exit 2, the loaders' messages, nothing written.
 expect_user_error "layer conv1 fwd gemm: tiling: ifmap buffer too small for the smallest legal tile" \
   small run --arch "$ARCHS/tiny_4x4.yaml" -p buffers.ifmap.size_bytes=16 --out small
-expect_user_error "timing mode only; run the clocked cycle-level array on chosen layers with .lbsim verify." cyc \
-  run -p pe_array.fidelity=cycle --out cyc
+expect_user_error "cycle fidelity needs scalesim_compat: false" cyc \
+  run -p pe_array.fidelity=cycle -p pe_array.scalesim_compat=true --out cyc
 expect_user_error "<cmdline -p #1>" badp run -p pe_array.rows=0 --out badp
 expect_user_error "no_such_net" badw run --workload no_such_net --out badw
 echo "test_run_cli: ok"
