@@ -64,6 +64,18 @@ FoldAxes fold_axes(Dataflow d, int64_t m, int64_t n, int64_t k) {
   return {};
 }
 
+GemmDims gemm_dims(Dataflow d, const FoldAxes& a) {
+  switch (d) {
+    case Dataflow::kOs:
+      return {a.s_r, a.s_c, a.t};
+    case Dataflow::kWs:
+      return {a.t, a.s_c, a.s_r};
+    case Dataflow::kIs:
+      return {a.s_c, a.t, a.s_r};
+  }
+  return {};
+}
+
 FoldOverhead fold_overhead(Dataflow d, int64_t rows, int64_t cols) {
   require_positive(rows, "array rows");
   require_positive(cols, "array cols");

@@ -40,6 +40,11 @@ struct FoldAxes {
   int64_t t = 0;    // extent streamed in time
 };
 FoldAxes fold_axes(Dataflow d, int64_t m, int64_t n, int64_t k);
+// The inverse: the GEMM sizes whose fold_axes are (s_r, s_c, t).
+struct GemmDims {
+  int64_t m = 0, n = 0, k = 0;
+};
+GemmDims gemm_dims(Dataflow d, const FoldAxes& axes);
 
 // The fixed per-fold overhead (cycles_per_fold - T), split where it happens in time: `lead`
 // cycles before/while the first stream element enters (os: R - 1 row skew; ws/is: R preload +

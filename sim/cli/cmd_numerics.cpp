@@ -18,6 +18,7 @@
 #include "models/numerics/i_number_format.h"
 #include "models/reference/reference_gemm.h"
 #include "sim/cli/cli.h"
+#include "sim/modules/random_gemm.h"
 
 namespace lbsim::cli {
 
@@ -43,17 +44,7 @@ FormatPtr operand_format(const std::string& own, const std::string& own_flag,
 
 QTensor quantize_file(const std::string& path, const FormatPtr& f, Role role, uint64_t seed,
                       uint64_t tensor_id, int reduction_axis) {
-  Tensor t = read_npy_tensor(path);
-  QuantContext ctx;
-  ctx.role = role;
-  ctx.seed = seed;
-  ctx.tensor_id = tensor_id;
-  ctx.reduction_axis = reduction_axis;
-  try {
-    return f->quantize(t, ctx);
-  } catch (const UserError& e) {
-    throw UserError(fmt::format("{}: {}", path, e.what()));
-  }
+  return quantize_operand(f, read_npy_tensor(path), role, seed, tensor_id, reduction_axis, path);
 }
 
 uint32_t bits_of(float x) {

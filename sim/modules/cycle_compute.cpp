@@ -43,26 +43,6 @@ CycleSetup prepare_cycle_setup(const ArchConfig& arch, const Workload& workload,
   return s;
 }
 
-namespace {
-
-// GEMM sizes (m, n, k) of array-coordinate extents (the inverse of fold_axes, systolic.h).
-struct Dims {
-  int64_t m, n, k;
-};
-Dims gemm_dims(Dataflow d, int64_t rows_extent, int64_t cols_extent, int64_t t_extent) {
-  switch (d) {
-    case Dataflow::kOs:
-      return {rows_extent, cols_extent, t_extent};
-    case Dataflow::kWs:
-      return {t_extent, cols_extent, rows_extent};
-    case Dataflow::kIs:
-      break;
-  }
-  return {cols_extent, t_extent, rows_extent};
-}
-
-}  // namespace
-
 CycleCompute::CycleCompute(const CycleSetup& setup, const CycleClock& clock, StatGroup& stats)
     : m_setup(setup),
       m_clock(clock),
@@ -122,7 +102,8 @@ void CycleCompute::fail(const std::string& what) const {
 void CycleCompute::start_gemm(int64_t rows_extent, int64_t cols_extent, int64_t t_extent,
                               uint64_t sub) {
   const CycleSetup::Operands& o = m_setup.ops[static_cast<size_t>(m_op)];
-  const Dims d = gemm_dims(m_setup.arch->pe.dataflow, rows_extent, cols_extent, t_extent);
+  const GemmDims d =
+      gemm_dims(m_setup.arch->pe.dataflow, FoldAxes{rows_extent, cols_extent, t_extent});
   const uint64_t id =
       splitmix64(splitmix64(static_cast<uint64_t>(m_op)) ^ static_cast<uint64_t>(m_tile)) ^ sub;
   m_gemm = random_gemm(o.a, o.a_role, o.b, o.b_role, d.m, d.n, d.k, m_setup.seed, id);
