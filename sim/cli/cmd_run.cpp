@@ -8,7 +8,8 @@
 // item), so layers.csv, actions.csv, energy.csv, report.md and report.html are byte-identical to
 // timing mode's; stats.json and report.json say `fidelity: cycle` (and the seed), and stats.json's
 // pe_array group adds the per-PE activity counters (operand_reg_writes, psum_reg_writes,
-// idle_pe_cycles, cycle_gemms). The summary adds one line with the PE-cycles simulated per second.
+// idle_pe_cycles, cycle_gemms); pe_activity.csv (cycle mode only) has them per PE
+// (sim/modules/pe_activity.h). The summary adds one line with the PE-cycles simulated per second.
 //
 // Contract: the architecture (file or default, with -p overrides), the workload and the whole
 // simulation must succeed before anything is written; then stats.json and layers.csv are written
@@ -139,8 +140,9 @@ void print_summary(const ArchConfig& arch, const Workload& w, const RunResult& r
         wall_s > 0 ? pe_cycles / wall_s / 1e6 : 0.0,
         static_cast<unsigned long long>(r.stats->value("pe_array.idle_pe_cycles")));
   }
-  std::printf("wrote:        %s, %s\n", (out / "stats.json").string().c_str(),
-              (out / "layers.csv").string().c_str());
+  std::printf("wrote:        %s, %s%s\n", (out / "stats.json").string().c_str(),
+              (out / "layers.csv").string().c_str(),
+              r.cycle_fidelity ? (", " + (out / "pe_activity.csv").string()).c_str() : "");
 }
 
 EnergyTable run_energy_table(const RunArgs& a) {
@@ -172,6 +174,7 @@ void cmd_run(const RunArgs& a) {
   const std::string actions_text = actions_csv(actions);
   const std::string energy_text = energy_csv(energy);
   const std::string energy_actions_text = energy_actions_csv(energy);
+  const std::string pe_activity_text = r.cycle_fidelity ? r.pe_activity.csv() : std::string();
   // report.json / report.md / report.html (reports/): built before anything is written.
   const reports::ReportFiles report_files = reports::make_reports(
       reports::build_report_input(json, csv, energy, table, a.training, w.smp_samples));
@@ -182,12 +185,13 @@ void cmd_run(const RunArgs& a) {
   if (ec || !std::filesystem::is_directory(out))
     throw UserError(fmt::format("{}: error: cannot create the output directory{}", a.out,
                                 ec ? ": " + ec.message() : std::string()));
-  const std::vector<std::pair<std::string, const std::string*>> files = {
+  std::vector<std::pair<std::string, const std::string*>> files = {
       {"stats.json", &json},
       {"layers.csv", &csv},
       {"actions.csv", &actions_text},
       {"energy.csv", &energy_text},
       {"energy_actions.csv", &energy_actions_text}};
+  if (r.cycle_fidelity) files.emplace_back("pe_activity.csv", &pe_activity_text);
   try {
     for (const auto& [name, text] : files) write_file(out / (name + ".tmp-lbsim"), *text);
     for (const auto& [name, text] : files)

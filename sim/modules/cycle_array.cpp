@@ -19,7 +19,7 @@ class CycleEngine {
   virtual bool step(CycleArray::TraceState* tr) = 0;
   virtual void finish_into(CycleRunResult& r) = 0;
   int64_t folds = 0;
-  uint64_t op_writes = 0, psum_writes = 0, macs = 0, idle = 0;
+  PeActivity activity;  // per PE, this GEMM
 };
 
 namespace {
@@ -115,6 +115,7 @@ class Engine : public CycleEngine {
     m_ta = ScaleFactor::from_double(p.a.q->tensor_scale);
     m_tb = ScaleFactor::from_double(p.b.q->tensor_scale);
     const size_t n = static_cast<size_t>(m_R) * m_C;
+    activity.resize(m_R, m_C);
     m_ra.assign(n, T{});
     m_rb.assign(n, T{});
     m_edge_r.assign(static_cast<size_t>(m_R), T{});
@@ -244,6 +245,10 @@ class Engine : public CycleEngine {
       }
     }
     bool done = false;
+    // Raw counters (hoisted out of the PE loop).
+    uint64_t* const n_mac = activity.mac_ops.data();
+    uint64_t* const n_idle = activity.idle_cycles.data();
+    uint64_t* const n_opw = activity.operand_reg_writes.data();
     for (int r = m_R - 1; r >= 0; --r) {
       for (int c = m_C - 1; c >= 0; --c) {
         const size_t i = static_cast<size_t>(r) * m_C + c;
@@ -251,18 +256,18 @@ class Engine : public CycleEngine {
         const T& b_in = r == 0 ? m_edge_c[c] : m_rb[i - m_C];
         m_ra[i] = a_in;
         m_rb[i] = b_in;
-        op_writes += static_cast<uint64_t>(a_in.v) + static_cast<uint64_t>(b_in.v);
+        n_opw[i] += static_cast<uint64_t>(a_in.v) + b_in.v;
         Pe& pe = m_pes[i];
         if (a_in.v && b_in.v) {
           pe.mac_decoded(a_in.op, b_in.op);
-          ++macs;
+          ++n_mac[i];
           if (fault_here(r, c)) inject(pe, r, c);
           if constexpr (Fam::kFixed) {
             if (a_in.seg_end) pe.close_segment(group(m_ga, a_in.grp), group(m_gb, b_in.grp));
           }
           if (a_in.last) m_out[(m0 + r) * m_N + n0 + c] = bits_to_float(pe.finish(m_ta, m_tb));
         } else {
-          ++idle;
+          ++n_idle[i];
         }
         if (tr != nullptr) {
           tr->op_a[i] = a_in.code;
@@ -316,14 +321,14 @@ class Engine : public CycleEngine {
           } else {
             m_rb[i] = m_rb[i - m_C];
           }
-          op_writes += m_rb[i].v;
+          activity.operand_reg_writes[i] += m_rb[i].v;
           if (tr != nullptr) {
             tr->op_b[i] = m_rb[i].code;
             tr->v_b[i] = m_rb[i].v;
           }
         }
       }
-      idle += static_cast<uint64_t>(m_R) * m_C;
+      for (uint64_t& idle : activity.idle_cycles) ++idle;
       return false;
     }
     const int64_t jj = m_j - m_R;
@@ -349,6 +354,10 @@ class Engine : public CycleEngine {
     }
     const bool last_row_fold = fk == m_folds_r - 1;
     bool done = false;
+    // Raw counters (hoisted out of the PE loop).
+    uint64_t* const n_mac = activity.mac_ops.data();
+    uint64_t* const n_idle = activity.idle_cycles.data();
+    uint64_t* const n_opw = activity.operand_reg_writes.data();
     for (int r = m_R - 1; r >= 0; --r) {
       for (int c = m_C - 1; c >= 0; --c) {
         const size_t i = static_cast<size_t>(r) * m_C + c;
@@ -358,7 +367,7 @@ class Engine : public CycleEngine {
         const int32_t h = r == 0 ? (x_in.on && s.on ? static_cast<int32_t>(x_in.idx * m_C + c) : -1)
                                  : m_ph[i - m_C];
         m_ra[i] = x_in;
-        op_writes += x_in.v;
+        n_opw[i] += x_in.v;
         if (x_in.v && s.v && h >= 0) {
           Pe& pe = m_pes[static_cast<size_t>(h)];
           if (ws) {
@@ -366,7 +375,7 @@ class Engine : public CycleEngine {
           } else {
             pe.mac_decoded(s.op, x_in.op);
           }
-          ++macs;
+          ++n_mac[i];
           if (fault_here(r, c)) inject(pe, r, c);
           if constexpr (Fam::kFixed) {
             if (s.seg_end) {
@@ -378,10 +387,10 @@ class Engine : public CycleEngine {
             }
           }
         } else {
-          ++idle;
+          ++n_idle[i];
         }
         m_ph[i] = h;
-        psum_writes += h >= 0;
+        activity.psum_reg_writes[i] += h >= 0;
         if (r == m_R - 1 && h >= 0 && last_row_fold) {
           const int64_t t = x_in.idx, col = c0 + c;
           const int64_t o = ws ? t * m_N + col : col * m_N + t;
@@ -464,6 +473,7 @@ CycleArray::CycleArray(sc_core::sc_module_name name, Dataflow dataflow, int rows
   if (rows < 1 || rows > 4096 || cols < 1 || cols > 4096)
     throw UserError("cycle-level array: rows and cols must be in [1, 4096]");
   const size_t n = static_cast<size_t>(rows) * cols;
+  m_activity.resize(rows, cols);
   m_trace.op_a.assign(n, 0);
   m_trace.op_b.assign(n, 0);
   m_trace.v_a.assign(n, 0);
@@ -520,13 +530,16 @@ void CycleArray::on_clock() {
   m_engine->finish_into(m_result);
   m_compute += static_cast<uint64_t>(m_result.cycles);
   m_busy += static_cast<uint64_t>(m_result.cycles);
-  m_macs += m_engine->macs;
-  m_macs_total += m_engine->macs;
+  const PeActivity& a = m_engine->activity;
+  const uint64_t macs = PeActivity::total(a.mac_ops);
+  m_macs += macs;
+  m_macs_total += macs;
   m_folds += static_cast<uint64_t>(m_engine->folds);
   ++m_jobs;
-  m_op_writes += m_engine->op_writes;
-  m_psum_writes += m_engine->psum_writes;
-  m_idle += m_engine->idle;
+  m_op_writes += PeActivity::total(a.operand_reg_writes);
+  m_psum_writes += PeActivity::total(a.psum_reg_writes);
+  m_idle += PeActivity::total(a.idle_cycles);
+  m_activity.add(a);
   m_active = false;  // (the traced `active` stays high: the next GEMM starts on the next edge)
   if (m_mode == CycleArrayMode::kStandalone) {
     sc_core::sc_pause();

@@ -72,6 +72,7 @@
 #include "models/core/stats.h"
 #include "models/mac/systolic.h"
 #include "models/numerics/gemm_problem.h"
+#include "sim/modules/pe_activity.h"
 
 namespace lbsim {
 
@@ -125,6 +126,8 @@ class CycleArray : public sc_core::sc_module {
   const sc_core::sc_event& stopped_event() const { return m_stopped; }
   // MACs issued by the PEs over all finished GEMMs (also counted in embedded mode).
   uint64_t macs_issued() const { return m_macs_total; }
+  // Per-PE activity summed over all finished GEMMs (sim/modules/pe_activity.h).
+  const PeActivity& pe_activity() const { return m_activity; }
 
   // Traces control (active, phase, fold, fold cycle), per-PE operand registers (codes and valid
   // bits) and partial sums (FloatPe F bits; FixedPe acc and F bits). Call before sc_start().
@@ -168,6 +171,7 @@ class CycleArray : public sc_core::sc_module {
   // Embedded mode: the totals the owner charges under its own counter names live here.
   uint64_t m_unregistered[5] = {0, 0, 0, 0, 0};
   uint64_t m_macs_total = 0;
+  PeActivity m_activity;
   uint64_t &m_compute, &m_busy, &m_macs, &m_folds, &m_jobs, &m_op_writes, &m_psum_writes, &m_idle;
 };
 

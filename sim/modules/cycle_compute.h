@@ -88,6 +88,8 @@ class CycleCompute {
   int64_t compute(const WorkJob& job);
   // MACs issued by the PEs over all finished array GEMMs.
   uint64_t macs_issued() const { return m_array.macs_issued(); }
+  // Per-PE activity over all finished array GEMMs.
+  const PeActivity& pe_activity() const { return m_array.pe_activity(); }
 
  private:
   void start_op(int32_t op);

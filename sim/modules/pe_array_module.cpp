@@ -67,4 +67,8 @@ void PeArrayModule::run() {
   }
 }
 
+const PeActivity* PeArrayModule::pe_activity() const {
+  return m_cycle ? &m_cycle->pe_activity() : nullptr;
+}
+
 }  // namespace lbsim

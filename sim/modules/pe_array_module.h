@@ -39,6 +39,8 @@ class PeArrayModule : public sc_core::sc_module {
   // `cycle` != nullptr: cycle fidelity (it must outlive the simulation).
   PeArrayModule(sc_core::sc_module_name name, bool unified, const CycleClock& clock,
                 RunLedger& ledger, StatGroup& stats, const CycleSetup* cycle = nullptr);
+  // Cycle fidelity: the clocked array's per-PE activity; null at timing fidelity.
+  const PeActivity* pe_activity() const;
 
  private:
   void run();

@@ -44,6 +44,7 @@ class AcceleratorTop : public sc_core::sc_module {
   AcceleratorTop(sc_core::sc_module_name name, const ArchConfig& arch, const SimPlan& plan,
                  RunLedger& ledger, StatGroup& stats, const CycleSetup* cycle = nullptr);
   const ControllerModule& controller() const { return *m_controller; }
+  const PeArrayModule& pe_array() const { return *m_pe_array; }
 
  private:
   CycleClock m_clock;

@@ -53,6 +53,7 @@ RunResult simulate(const ArchConfig& arch, const Workload& workload, const SimOp
     throw std::logic_error("simulate(): the simulation stopped before the last op completed");
 
   const SimPlan& p = *s_plan;
+  if (const PeActivity* a = top->pe_array().pe_activity()) r.pe_activity = *a;
   r.total_cycles = top->controller().end_cycle();
   r.events = sc_core::sc_delta_count();
   r.gemm_ops = p.gemm_ops;

@@ -27,6 +27,7 @@
 #include "models/core/stats.h"
 #include "models/sim_plan/sim_plan.h"
 #include "models/workload/workload.h"
+#include "sim/modules/pe_activity.h"
 
 namespace lbsim {
 
@@ -41,7 +42,8 @@ struct RunResult {
   uint64_t events = 0;     // SystemC delta cycles of the run (sc_delta_count())
   double utilization = 0;  // total_macs / (total_cycles * rows * cols)
   bool cycle_fidelity = false;
-  uint64_t seed = 0;  // cycle fidelity: the operands' seed
+  uint64_t seed = 0;       // cycle fidelity: the operands' seed
+  PeActivity pe_activity;  // cycle fidelity: per-PE activity of the clocked array (else empty)
 };
 
 struct SimOptions {

@@ -18,6 +18,8 @@
 #                                           written that cycle), >= mac_ops (ws/is: the streamed one)
 #      psum_reg_writes                   == 0 for os (partial sums stay in the PEs), > mac_ops - 1
 #                                           for ws/is (each MAC's partial sum moves on);
+#  * pe_activity.csv (cycle mode only) has one row per PE (row-major), every PE's mac_ops +
+#    idle_cycles == compute_cycles, and its columns sum to the pe_array counters;
 # and: -p pe_array.fidelity=cycle selects cycle mode (same stats.json as --mode cycle), --mode
 # timing overrides it, two cycle runs are byte-identical, --seed changes no count, a bad --mode and
 # scalesim_compat at cycle fidelity exit 2 writing nothing.
@@ -41,6 +43,7 @@ check_case() {
   for f in layers.csv actions.csv energy.csv report.md report.html; do
     cmp "$name.t/$f" "$name.c/$f" || fail "$name: $f differs between timing and cycle mode"
   done
+  [ ! -e "$name.t/pe_activity.csv" ] || fail "$name: timing mode wrote pe_activity.csv"
   $PY - "$name" "$df" "$TOTAL_MACS" <<'PY' || fail "$name: stats checks"
 import csv, json, sys
 name, df, total_macs = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -79,6 +82,14 @@ if name in ("ws", "os", "is"):
 assert pe["compute_cycles"] == pe["busy_cycles"] == sum(int(r["compute_cycles"]) for r in gemm)
 assert pe["idle_pe_cycles"] == R * C * pe["compute_cycles"] - pe["mac_ops"], pe
 assert pe["cycle_gemms"] >= 1
+per = list(csv.DictReader(open(f"{name}.c/pe_activity.csv", newline="")))
+assert [(int(r["row"]), int(r["col"])) for r in per] == [(i, j) for i in range(R) for j in range(C)]
+for r in per:
+    assert int(r["mac_ops"]) + int(r["idle_cycles"]) == pe["compute_cycles"], r
+for col, key in (("mac_ops", "mac_ops"), ("idle_cycles", "idle_pe_cycles"),
+                 ("operand_reg_writes", "operand_reg_writes"),
+                 ("psum_reg_writes", "psum_reg_writes")):
+    assert sum(int(r[col]) for r in per) == pe[key], (col, key)
 if df == "os":
     assert pe["operand_reg_writes"] >= 2 * pe["mac_ops"], pe
     assert pe["psum_reg_writes"] == 0, pe

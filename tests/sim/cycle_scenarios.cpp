@@ -212,6 +212,19 @@ int scenario_hand(Dataflow df) {
   // ws/is: 4 outputs pass 2 rows each.
   EXPECT_EQ(stats.value("psum_reg_writes"), df == Dataflow::kOs ? 0 : 8);
   EXPECT_EQ(stats.value("compute_cycles"), df == Dataflow::kOs ? 4 : 6);
+  // Per PE: every PE issues 2 MACs (K = 2) and idles the rest of the fold (os 2, ws/is 4: the
+  // 2 preload cycles too). Operand writes: os 2 A + 2 B tokens per PE; ws/is the streamed
+  // operand's 2 tokens plus the preload's shifts (row 0 is written twice, row 1 once). Partial
+  // sums (ws/is): each PE hands on 2.
+  const PeActivity& pa = run.array().pe_activity();
+  EXPECT_TRUE(pa.rows == 2 && pa.cols == 2);
+  for (int i = 0; i < 4; ++i) {
+    const int row = i / 2;
+    EXPECT_EQ(pa.mac_ops[i], 2);
+    EXPECT_EQ(pa.idle_cycles[i], df == Dataflow::kOs ? 2 : 4);
+    EXPECT_EQ(pa.operand_reg_writes[i], df == Dataflow::kOs ? 4 : (row == 0 ? 4 : 3));
+    EXPECT_EQ(pa.psum_reg_writes[i], df == Dataflow::kOs ? 0 : 2);
+  }
   return 0;
 }
 
