@@ -14,6 +14,7 @@
 //     scalesim_compat: false
 //     formats: {weight: mls_m1e2, activation: mls_m1e2, error: mls_m1e2}   # defaults per type
 //     accumulator: {bits: 24, overflow: saturate}
+//     mls_unit_mantissa_bits: 0 # mls: 0 = datapath sized to the formats; N = built for m <= N
 //   buffers:                    # separate SRAMs (as SCALE-Sim) ...
 //     ifmap: {size_kib: 256, banks: 8, word_bits: 64, read_ports: 1, write_ports: 1,
 //             double_buffered: true}
@@ -46,6 +47,10 @@ struct PeArrayConfig {
   bool scalesim_compat = false;
   FormatPtr weight, activation, error;  // default operand formats per role
   AccumulatorSpec accumulator;
+  // MLS datapath width (mls_unit_mantissa_bits): 0 = each MAC sized to its operands' mantissa
+  // bits; N = one unit built for mantissas up to N bits runs every MLS format (energy: (N+1)-bit
+  // significand multiplier, shifter and operand registers whatever the format's m).
+  int mls_unit_mantissa_bits = 0;
 };
 
 struct BufferConfig {

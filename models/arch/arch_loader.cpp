@@ -201,6 +201,29 @@ class ArchParser {
                            "the fixed-point types only (dfp, int, luq, mls)",
                            type->name()));
     done(acc);
+    out.mls_unit_mantissa_bits = static_cast<int>(pe.get_int(
+        "mls_unit_mantissa_bits", 0, 0, 23,
+        "mls type: 0 = each MAC sized to its operands' mantissa bits; N = one MLS unit built for "
+        "mantissas up to N bits runs every MLS format (energy of an (N+1)-bit significand "
+        "multiplier, shifter and operand registers whatever the format's m)"));
+    if (!m_describe && pe.has("mls_unit_mantissa_bits")) {
+      if (type && type->name() != "mls") {
+        pe.error("mls_unit_mantissa_bits",
+                 fmt::format("applies to the mls PE array type only, not {}", type->name()));
+      } else if (out.mls_unit_mantissa_bits > 0) {
+        const FormatInfo* widest = nullptr;  // the MLS operand format with the most mantissa bits
+        for (const FormatPtr& f : {out.weight, out.activation, out.error})
+          if (f && f->info().kind == ElementKind::kMls &&
+              (!widest || f->info().man_bits > widest->man_bits))
+            widest = &f->info();
+        if (widest && widest->man_bits > out.mls_unit_mantissa_bits)
+          pe.error("mls_unit_mantissa_bits",
+                   fmt::format("{} is narrower than the {} format's {} mantissa bits; allowed: 0 "
+                               "or >= {}",
+                               out.mls_unit_mantissa_bits, widest->name, widest->man_bits,
+                               widest->man_bits));
+      }
+    }
     done(pe);
   }
 
@@ -413,9 +436,12 @@ std::string arch_summary(const ArchConfig& a) {
   std::string out = fmt::format("{} ({}, schema v{}), clock {} MHz\n", a.name, a.source,
                                 a.schema_version, a.clock_mhz);
   const PeArrayConfig& pe = a.pe;
-  out += fmt::format("pe_array: {} {}x{}, dataflow {}, fidelity {}{}\n", pe.type, pe.rows, pe.cols,
-                     dataflow_name(pe.dataflow), pe.cycle_fidelity ? "cycle" : "timing",
-                     pe.scalesim_compat ? ", scalesim_compat" : "");
+  out += fmt::format("pe_array: {} {}x{}, dataflow {}, fidelity {}{}{}\n", pe.type, pe.rows,
+                     pe.cols, dataflow_name(pe.dataflow), pe.cycle_fidelity ? "cycle" : "timing",
+                     pe.scalesim_compat ? ", scalesim_compat" : "",
+                     pe.mls_unit_mantissa_bits > 0
+                         ? fmt::format(", MLS unit built for m <= {}", pe.mls_unit_mantissa_bits)
+                         : std::string());
   auto name = [](const FormatPtr& f) { return f ? f->info().name : std::string("?"); };
   out += fmt::format("  formats: weight {}, activation {}, error {}\n", name(pe.weight),
                      name(pe.activation), name(pe.error));

@@ -149,10 +149,12 @@ void gemm_actions(const OpWork& op, const ArchConfig& arch, Counter& c) {
     c.add(key("acc_update", {{"bits", "32"}}), macs);
     if (fa.code_bits < 32 || fb.code_bits < 32) c.add(kFp32Mul, outputs);
   } else {
-    auto sig = [](const FormatInfo& f) -> int {
+    // An MLS unit built for wider mantissas (pe_array.mls_unit_mantissa_bits) has that width.
+    const int unit_m = arch.pe.mls_unit_mantissa_bits;
+    auto sig = [unit_m](const FormatInfo& f) -> int {
       if (f.kind == ElementKind::kInt) return f.code_bits;
       if (f.kind == ElementKind::kLog) return 1;
-      return f.man_bits + 1;
+      return std::max(f.man_bits, unit_m) + 1;
     };
     auto expo = [](const FormatInfo& f) -> int {
       if (f.kind == ElementKind::kInt) return 0;
@@ -183,7 +185,12 @@ void gemm_actions(const OpWork& op, const ArchConfig& arch, Counter& c) {
     if (per_output > 1) c.add(kFp32Add, segments);
     c.add(kFp32Mul, outputs);
   }
-  c.add(key("pe_register_bits"), macs * (fa.code_bits + fb.code_bits));
+  auto reg_bits = [&](const FormatInfo& f) -> int64_t {  // operand register width
+    return f.kind == ElementKind::kMls
+               ? f.code_bits + std::max(0, arch.pe.mls_unit_mantissa_bits - f.man_bits)
+               : f.code_bits;
+  };
+  c.add(key("pe_register_bits"), macs * (reg_bits(fa) + reg_bits(fb)));
   auto either = [&](ElementKind k) { return fa.kind == k || fb.kind == k; };
   const std::string family = mls                         ? "mls"
                              : either(ElementKind::kLog) ? "log"

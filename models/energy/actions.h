@@ -23,7 +23,8 @@
 //                 then fp_add{e=8;m=23} (fp32 accumulate) + acc_update{bits=32}
 //     per output  fp_mul{e=8;m=23} (tensor scale) unless both operands are fp32
 //   fixed family (kInt, kLog, kMls; W = the arch accumulator width, pe_array.accumulator.bits):
-//     significand bits s: int code_bits, log 1, mls man_bits + 1;
+//     significand bits s: int code_bits, log 1, mls max(man_bits, U) + 1 with U =
+//     pe_array.mls_unit_mantissa_bits (0: sized to the format; N: one unit built for m <= N);
 //     exponent bits x: int 0, log code_bits - 1, mls exp_bits.
 //     per MAC     int_mul{a_bits=s_a;b_bits=s_b} when both s > 1
 //                 exp_add{bits=max(x_a,x_b)+1} when both x > 0
@@ -40,8 +41,9 @@
 //                 group length along K)).
 //     per output  fp_mul{e=8;m=23} (tensor scale)
 //   both          pe_register_bits = code_bits(A) + code_bits(B) per MAC (operand pipeline
-//                 registers); pe_overhead{family} per MAC, family = the first of mls, log, int
-//                 that either operand is, else float.
+//                 registers; an MLS operand's register is max(man_bits, U) - man_bits wider);
+//                 pe_overhead{family} per MAC, family = the first of mls, log, int that either
+//                 operand is, else float.
 // Every op: SRAM accesses per buffer (ifmap/filter/ofmap, or global for a unified buffer) =
 // ceil(bytes * 8 / word_bits), parameters bytes = capacity / banks (one bank per access) and
 // bits = word_bits; dram_bit{type=arch dram type} = 8 x (DRAM bytes read + written).

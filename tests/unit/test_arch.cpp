@@ -349,6 +349,22 @@ TEST_CASE("formats: specs and maps, errors at the key, accumulator per family", 
         "accumulator settings apply to the fixed-point types only (dfp, int, luq, mls)");
 }
 
+TEST_CASE("mls_unit_mantissa_bits: the MLS unit's width, checked against the formats", "[arch]") {
+  const std::string head = "schema_version: 1\nbuffers: {global: {size_kib: 64}}\n";
+  CHECK(parse(head + "pe_array: {type: mls}\n").pe.mls_unit_mantissa_bits == 0);
+  CHECK(parse(head + "pe_array: {type: mls, mls_unit_mantissa_bits: 4}\n")
+            .pe.mls_unit_mantissa_bits == 4);
+  // Narrower than the widest MLS format (weight <4,2>): located at the value (column 76), named,
+  // with the allowed values.
+  CHECK(errors(head +
+               "pe_array: {type: mls, formats: {weight: mls_m4e2}, mls_unit_mantissa_bits: 2}\n") ==
+        "t.yaml:3:76: error: pe_array.mls_unit_mantissa_bits: 2 is narrower than the mls_m4e2 "
+        "format's 4 mantissa bits; allowed: 0 or >= 4");
+  CHECK(errors(head + "pe_array: {type: int, mls_unit_mantissa_bits: 4}\n") ==
+        "t.yaml:3:47: error: pe_array.mls_unit_mantissa_bits: applies to the mls PE array type "
+        "only, not int");
+}
+
 TEST_CASE("every error of a file is reported in one pass, sorted by position", "[arch]") {
   std::string e = errors(
       "schema_version: 1\n"
@@ -396,9 +412,9 @@ TEST_CASE("arch_configs/README.md documents every key the parser declares", "[ar
   ss << in.rdbuf();
   const std::string readme = ss.str();
   std::vector<ArchKeyDoc> docs = arch_key_docs();
-  // 3 top-level + 6 pe_array + 3 formats + 2 accumulator + 7 buffer (listed once as
-  // buffers.<name>.*) + 6 dram + 1 vector_unit + 1 quant_unit + 4 mapping = 33.
-  CHECK(docs.size() == 33);
+  // 3 top-level + 7 pe_array + 3 formats + 2 accumulator + 7 buffer (listed once as
+  // buffers.<name>.*) + 6 dram + 1 vector_unit + 1 quant_unit + 4 mapping = 34.
+  CHECK(docs.size() == 34);
   for (const auto& d : docs) {
     INFO(d.path);
     CHECK(readme.find("`" + d.path + "`") != std::string::npos);
