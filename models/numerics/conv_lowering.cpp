@@ -238,38 +238,36 @@ int64_t conv_k_segments(ConvPhase phase, const ConvGeometry& geo, const GroupMap
   return seg.empty() ? 0 : seg.back() + 1;
 }
 
+namespace {
+
+// A GEMM result whose rows are (n, h, w) positions and columns channels -> the NCHW tensor.
+Tensor rows_to_nchw(const std::vector<float>& c, const Shape& nchw, const char* phase) {
+  const int64_t n_ = nchw[0], ch = nchw[1], hw = nchw[2] * nchw[3];
+  if (static_cast<int64_t>(c.size()) != n_ * ch * hw)
+    throw std::logic_error(std::string("conv_output(") + phase +
+                           "): result size does not match the geometry");
+  Tensor out;
+  out.shape = nchw;
+  out.data.resize(c.size());
+  for (int64_t n = 0; n < n_; ++n)
+    for (int64_t p = 0; p < hw; ++p)
+      for (int64_t k = 0; k < ch; ++k) out.data[(n * ch + k) * hw + p] = c[(n * hw + p) * ch + k];
+  return out;
+}
+
+}  // namespace
+
 Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry& g,
                    DgradLowering dgrad) {
   const int64_t hw_out = g.ho * g.wo, krs = g.c_in * g.r * g.s;
   const std::vector<float>& c = result.c;
   Tensor out;
   switch (phase) {
-    case ConvPhase::kFwd: {
-      // C is (n,ho,wo) x co.
-      if (static_cast<int64_t>(c.size()) != g.n * hw_out * g.c_out)
-        throw std::logic_error("conv_output(fwd): result size does not match the geometry");
-      out.shape = {g.n, g.c_out, g.ho, g.wo};
-      out.data.resize(c.size());
-      for (int64_t n = 0; n < g.n; ++n)
-        for (int64_t p = 0; p < hw_out; ++p)
-          for (int64_t co = 0; co < g.c_out; ++co)
-            out.data[(n * g.c_out + co) * hw_out + p] = c[(n * hw_out + p) * g.c_out + co];
-      break;
-    }
+    case ConvPhase::kFwd:  // C is (n,ho,wo) x co
+      return rows_to_nchw(c, {g.n, g.c_out, g.ho, g.wo}, "fwd");
     case ConvPhase::kDgrad: {
-      if (dgrad == DgradLowering::kTransposed) {
-        // C is (n,h,w) x ci.
-        const int64_t hw = g.h * g.w;
-        if (static_cast<int64_t>(c.size()) != g.n * hw * g.c_in)
-          throw std::logic_error("conv_output(dgrad): result size does not match the geometry");
-        out.shape = {g.n, g.c_in, g.h, g.w};
-        out.data.resize(c.size());
-        for (int64_t n = 0; n < g.n; ++n)
-          for (int64_t p = 0; p < hw; ++p)
-            for (int64_t ci = 0; ci < g.c_in; ++ci)
-              out.data[(n * g.c_in + ci) * hw + p] = c[(n * hw + p) * g.c_in + ci];
-        break;
-      }
+      if (dgrad == DgradLowering::kTransposed)  // C is (n,h,w) x ci
+        return rows_to_nchw(c, {g.n, g.c_in, g.h, g.w}, "dgrad");
       // C is dcol, (n,ho,wo) x (ci,r,s). dx[n,ci,h,w] sums the dcol entries with
       // h = ho*stride - pad + r, w = wo*stride - pad + s. For a fixed (h, w) each (r, s) names at
       // most one (ho, wo), so the terms are visited in ascending (r, s) and added from +0 with one
