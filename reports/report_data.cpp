@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,53 +14,6 @@
 namespace lbsim::reports {
 
 namespace {
-
-// One CSV record (RFC 4180 quoting, no embedded newlines).
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        cur += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        cur += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
-int64_t to_int(const std::string& s, const std::string& where) {
-  int64_t v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty())
-    throw UserError(fmt::format("{}: error: '{}' is not an integer", where, s));
-  return v;
-}
-
-double to_double(const std::string& s, const std::string& where) {
-  try {
-    size_t n = 0;
-    const double v = std::stod(s, &n);
-    if (n == s.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw UserError(fmt::format("{}: error: '{}' is not a number", where, s));
-}
 
 std::string read_text(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -93,41 +45,6 @@ nlohmann::ordered_json parse_run(const std::string& text, const std::string& fil
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
-
-std::vector<OpRow> parse_layers_csv(const std::string& text, const std::string& file) {
-  std::istringstream in(text);
-  std::string line;
-  if (!std::getline(in, line) || line != layers_csv_header())
-    throw UserError(fmt::format("{}:1: error: not a layers.csv header", file));
-  std::vector<OpRow> rows;
-  int lineno = 1;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.empty()) continue;
-    const std::string where = fmt::format("{}:{}", file, lineno);
-    const std::vector<std::string> f = split_csv(line);
-    if (f.size() != 19)
-      throw UserError(fmt::format("{}: error: {} fields, expected 19", where, f.size()));
-    OpRow r;
-    r.layer = f[0];
-    r.phase = f[1];
-    r.op = f[2];
-    int64_t* ints[] = {&r.m,           &r.n, &r.k, &r.macs, &r.folds, &r.cycles, &r.compute_cycles,
-                       &r.stall_cycles};
-    for (size_t i = 0; i < 8; ++i) *ints[i] = to_int(f[3 + i], where);
-    r.utilization = to_double(f[11], where);
-    int64_t* rest[] = {&r.ifmap_sram_read_bytes,
-                       &r.filter_sram_read_bytes,
-                       &r.ofmap_sram_write_bytes,
-                       &r.dram_read_bytes,
-                       &r.dram_write_bytes,
-                       &r.quant_ops,
-                       &r.vector_ops};
-    for (size_t i = 0; i < 7; ++i) *rest[i] = to_int(f[12 + i], where);
-    rows.push_back(std::move(r));
-  }
-  return rows;
-}
 
 void check_training_options(const TrainingOptions& o) {
   if (!o.requested()) return;

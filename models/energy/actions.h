@@ -62,6 +62,7 @@
 #include <vector>
 
 #include "models/arch/arch_config.h"
+#include "models/core/csv.h"
 #include "models/sim_plan/sim_plan.h"
 
 namespace lbsim {
@@ -108,9 +109,5 @@ std::string actions_csv(const std::vector<OpActions>& ops);
 // Parses actions.csv text (as written above). Rows of one op are consecutive. Unknown action names,
 // unknown parameters, bad counts and a wrong header are UserErrors "file:line: error: ...".
 std::vector<OpActions> parse_actions_csv(const std::string& text, const std::string& file);
-
-// Splits one CSV record (RFC 4180 quoting; no embedded newlines).
-std::vector<std::string> split_csv_line(const std::string& line);
-std::string csv_field(const std::string& s);  // quoted when it holds ',' or '"'
 
 }  // namespace lbsim

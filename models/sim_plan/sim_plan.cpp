@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 
+#include "models/core/csv.h"
 #include "models/core/error.h"
 
 namespace lbsim {
@@ -521,34 +524,124 @@ bool WorkCursor::next(WorkItem& item) {
   return true;
 }
 
-const char* layers_csv_header() {
-  return "layer,phase,op,m,n,k,macs,folds,cycles,compute_cycles,stall_cycles,utilization,"
-         "ifmap_sram_read_bytes,filter_sram_read_bytes,ofmap_sram_write_bytes,dram_read_bytes,"
-         "dram_write_bytes,quant_ops,vector_ops";
+const std::vector<OpRowColumn>& op_row_columns() {
+  using C = OpRowColumn;
+  static const std::vector<OpRowColumn> columns = {
+      C{"layer", &OpRow::layer},
+      C{"phase", &OpRow::phase},
+      C{"op", &OpRow::op},
+      C{"m", nullptr, &OpRow::m},
+      C{"n", nullptr, &OpRow::n},
+      C{"k", nullptr, &OpRow::k},
+      C{"macs", nullptr, &OpRow::macs},
+      C{"folds", nullptr, &OpRow::folds},
+      C{"cycles", nullptr, &OpRow::cycles},
+      C{"compute_cycles", nullptr, &OpRow::compute_cycles},
+      C{"stall_cycles", nullptr, &OpRow::stall_cycles},
+      C{"utilization", nullptr, nullptr, &OpRow::utilization},
+      C{"ifmap_sram_read_bytes", nullptr, &OpRow::ifmap_sram_read_bytes},
+      C{"filter_sram_read_bytes", nullptr, &OpRow::filter_sram_read_bytes},
+      C{"ofmap_sram_write_bytes", nullptr, &OpRow::ofmap_sram_write_bytes},
+      C{"dram_read_bytes", nullptr, &OpRow::dram_read_bytes},
+      C{"dram_write_bytes", nullptr, &OpRow::dram_write_bytes},
+      C{"quant_ops", nullptr, &OpRow::quant_ops},
+      C{"vector_ops", nullptr, &OpRow::vector_ops},
+  };
+  return columns;
 }
 
-namespace {
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
+std::string layers_csv_header() {
+  std::string h;
+  for (const OpRowColumn& c : op_row_columns()) h += (h.empty() ? "" : ",") + std::string(c.name);
+  return h;
 }
-}  // namespace
 
 std::string layers_csv(const std::vector<OpRow>& rows) {
   std::string out = layers_csv_header();
   out += '\n';
-  for (const OpRow& r : rows)
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{:.6f},{},{},{},{},{},{},{}\n",
-                       csv_field(r.layer), csv_field(r.phase), csv_field(r.op), r.m, r.n, r.k,
-                       r.macs, r.folds, r.cycles, r.compute_cycles, r.stall_cycles, r.utilization,
-                       r.ifmap_sram_read_bytes, r.filter_sram_read_bytes, r.ofmap_sram_write_bytes,
-                       r.dram_read_bytes, r.dram_write_bytes, r.quant_ops, r.vector_ops);
+  for (const OpRow& r : rows) {
+    bool first = true;
+    for (const OpRowColumn& c : op_row_columns()) {
+      if (!first) out += ',';
+      first = false;
+      if (c.text) out += csv_field(r.*c.text);
+      if (c.integer) out += std::to_string(r.*c.integer);
+      if (c.real) out += fmt::format("{:.6f}", r.*c.real);
+    }
+    out += '\n';
+  }
   return out;
+}
+
+namespace {
+
+int64_t csv_int(const std::string& s, const std::string& where) {
+  int64_t v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty())
+    throw UserError(fmt::format("{}: error: '{}' is not an integer", where, s));
+  return v;
+}
+
+double csv_real(const std::string& s, const std::string& where) {
+  try {
+    size_t n = 0;
+    const double v = std::stod(s, &n);
+    if (n == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw UserError(fmt::format("{}: error: '{}' is not a number", where, s));
+}
+
+}  // namespace
+
+std::vector<OpRow> parse_layers_csv(const std::string& text, const std::string& file) {
+  const std::vector<OpRowColumn>& columns = op_row_columns();
+  std::vector<std::string> known;
+  for (const OpRowColumn& c : columns) known.push_back(c.name);
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line) || line.empty())
+    throw UserError(fmt::format("{}:1: error: not a layers.csv header (empty file)", file));
+  // Field index -> column; every column must appear exactly once.
+  const std::vector<std::string> header = split_csv_line(line);
+  std::vector<const OpRowColumn*> at(header.size(), nullptr);
+  for (size_t i = 0; i < header.size(); ++i) {
+    for (const OpRowColumn& c : columns)
+      if (header[i] == c.name) at[i] = &c;
+    if (!at[i])
+      throw UserError(fmt::format("{}:1: error: unknown layers.csv column '{}'{}; known: {}", file,
+                                  header[i],
+                                  did_you_mean(header[i], known).empty()
+                                      ? ""
+                                      : " (did you mean '" + did_you_mean(header[i], known) + "'?)",
+                                  join(known)));
+    for (size_t j = 0; j < i; ++j)
+      if (at[j] == at[i])
+        throw UserError(
+            fmt::format("{}:1: error: layers.csv column '{}' appears twice", file, header[i]));
+  }
+  for (const OpRowColumn& c : columns)
+    if (std::find(at.begin(), at.end(), &c) == at.end())
+      throw UserError(fmt::format("{}:1: error: layers.csv lacks the column '{}'", file, c.name));
+  std::vector<OpRow> rows;
+  int lineno = 1;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    const std::string where = fmt::format("{}:{}", file, lineno);
+    const std::vector<std::string> f = split_csv_line(line);
+    if (f.size() != at.size())
+      throw UserError(fmt::format("{}: error: {} fields, expected {}", where, f.size(), at.size()));
+    OpRow r;
+    for (size_t i = 0; i < f.size(); ++i) {
+      if (at[i]->text) r.*(at[i]->text) = f[i];
+      if (at[i]->integer) r.*(at[i]->integer) = csv_int(f[i], where);
+      if (at[i]->real) r.*(at[i]->real) = csv_real(f[i], where);
+    }
+    rows.push_back(std::move(r));
+  }
+  return rows;
 }
 
 }  // namespace lbsim

@@ -212,10 +212,23 @@ struct OpRow {
   int64_t quant_ops = 0, vector_ops = 0;
 };
 
-// The exact header line of layers.csv (no trailing newline).
-const char* layers_csv_header();
-// Header + one line per row; fields containing ',' or '"' are quoted (RFC 4180); utilization with
-// 6 decimals. Deterministic.
+// The columns of layers.csv, declared once: the writer emits them in this order and every reader
+// finds them by name. Exactly one member pointer is set.
+struct OpRowColumn {
+  const char* name;
+  std::string OpRow::*text = nullptr;
+  int64_t OpRow::*integer = nullptr;
+  double OpRow::*real = nullptr;  // written with 6 decimals
+};
+const std::vector<OpRowColumn>& op_row_columns();
+
+// The header line of layers.csv as written (no trailing newline).
+std::string layers_csv_header();
+// Header + one line per row; fields containing ',' or '"' are quoted (RFC 4180). Deterministic.
 std::string layers_csv(const std::vector<OpRow>& rows);
+// Parses layers.csv, columns matched by name (any order). A missing or unknown column, a wrong
+// field count or a non-numeric value is a UserError "file:line: error: ..." (unknown columns list
+// the known ones).
+std::vector<OpRow> parse_layers_csv(const std::string& text, const std::string& file);
 
 }  // namespace lbsim

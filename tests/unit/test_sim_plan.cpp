@@ -417,6 +417,37 @@ TEST_CASE("layers.csv: exact header, quoting") {
                    "\n\"a,\"\"b\"\"\",fwd,gemm,1,0,0,0,0,10,7,3,0.250000,0,0,0,0,0,0,0\n");
 }
 
+TEST_CASE("layers.csv is read by column name, whatever the order") {
+  OpRow r;
+  r.layer = "a,b";
+  r.phase = "wgrad";
+  r.op = "gemm";
+  r.m = 3;
+  r.k = 5;
+  r.macs = 60;
+  r.utilization = 0.125;
+  r.vector_ops = 9;
+  const std::vector<OpRow> back = parse_layers_csv(layers_csv({r, r}), "l.csv");
+  REQUIRE(back.size() == 2);
+  CHECK(layers_csv(back) == layers_csv({r, r}));
+  // The same table with its columns reversed parses to the same rows.
+  const std::vector<OpRowColumn>& cols = op_row_columns();
+  std::string reversed;
+  for (size_t i = cols.size(); i-- > 0;) reversed += std::string(cols[i].name) + (i ? "," : "\n");
+  reversed += "9,0,0,0,0,0,0,0.125000,0,0,0,0,60,5,0,3,gemm,wgrad,\"a,b\"\n";
+  const std::vector<OpRow> rev = parse_layers_csv(reversed, "r.csv");
+  REQUIRE(rev.size() == 1);
+  CHECK(layers_csv(rev) == layers_csv({r}));
+  const std::string header = layers_csv_header();
+  CHECK_THROWS_WITH(parse_layers_csv(header + ",utilisation\n", "l.csv"),
+                    Catch::Contains("l.csv:1: error: unknown layers.csv column 'utilisation'") &&
+                        Catch::Contains("did you mean 'utilization'"));
+  CHECK_THROWS_WITH(parse_layers_csv("layer,phase,op\n", "l.csv"),
+                    Catch::Contains("l.csv:1: error: layers.csv lacks the column 'm'"));
+  CHECK_THROWS_WITH(parse_layers_csv(header + ",macs\n", "l.csv"),
+                    Catch::Contains("column 'macs' appears twice"));
+}
+
 TEST_CASE("every buffer that is too small is reported, each line prefixed with the op") {
   ArchConfig a = default_arch();
   a.buffers.ifmap.capacity_bytes = 16;
