@@ -31,12 +31,13 @@
 #include "models/energy/energy_table.h"
 #include "models/sim_plan/sim_plan.h"
 
+namespace lbsim {
+class OutputSet;
+}
+
 namespace lbsim::reports {
 
 constexpr int kReportSchemaVersion = 1;
-
-// Parses layers.csv (exact header layers_csv_header()); UserError naming `file` and the line.
-std::vector<OpRow> parse_layers_csv(const std::string& text, const std::string& file);
 
 struct TrainingOptions {
   int64_t dataset_size = 0;  // 0 = no estimate
@@ -128,12 +129,15 @@ struct ReportFiles {
   std::string note;  // the plot note
 };
 ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot = "gnuplot");
-// Writes report.json, report.md, report.html into `dir` through temporary files renamed into place
-// (all written before any rename; temporaries removed on failure). UserError on failure.
+// Writes report.json, report.md, report.html into `dir`, all or nothing (models/core/output.h).
+// UserError on failure.
 void write_reports(const std::string& dir, const ReportFiles& files);
+// Adds the three files to `set` (committed by the caller, with the run's other outputs); with a
+// null set it is write_reports().
+void add_reports(const std::string& dir, const ReportFiles& files, OutputSet* set);
 // The CLI summary line for them: "wrote:        DIR/report.json, DIR/report.md, DIR/report.html"
 // plus " (note)" when plots are missing, and a newline.
-std::string written_line(const std::string& dir, const ReportFiles& files);
+std::string written_line(const std::string& dir, const std::string& plot_note);
 
 // `lbsim report`: the reports of the finished run in `dir` (its stats.json and layers.csv) with
 // `energy` (its actions.csv re-costed with `table`). Taken from the previous dir/report.json when

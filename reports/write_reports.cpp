@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "models/core/error.h"
+#include "models/core/output.h"
 #include "reports/report.h"
 
 namespace lbsim::reports {
@@ -18,39 +19,25 @@ ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot) {
   return ReportFiles{report_json(in), report_md(in, plots), report_html(in, plots), plots.note};
 }
 
-std::string written_line(const std::string& dir, const ReportFiles& files) {
+std::string written_line(const std::string& dir, const std::string& plot_note) {
   const std::filesystem::path out(dir);
   return fmt::format("wrote:        {}, {}, {}{}\n", (out / "report.json").string(),
                      (out / "report.md").string(), (out / "report.html").string(),
-                     files.note.empty() ? "" : " (" + files.note + ")");
+                     plot_note.empty() ? "" : " (" + plot_note + ")");
 }
 
 void write_reports(const std::string& dir, const ReportFiles& files) {
+  add_reports(dir, files, nullptr);
+}
+
+void add_reports(const std::string& dir, const ReportFiles& files, OutputSet* set) {
   const std::filesystem::path out(dir);
-  const std::pair<const char*, const std::string*> items[] = {
-      {"report.json", &files.json}, {"report.md", &files.md}, {"report.html", &files.html}};
-  std::error_code ec;
-  const auto cleanup = [&] {
-    for (const auto& [name, text] : items)
-      std::filesystem::remove(out / (std::string(name) + ".tmp-lbsim"), ec);
-  };
-  for (const auto& [name, text] : items) {
-    std::ofstream f(out / (std::string(name) + ".tmp-lbsim"), std::ios::binary | std::ios::trunc);
-    f << *text;
-    f.close();
-    if (!f) {
-      cleanup();
-      throw UserError(fmt::format("{}: error: cannot write", (out / name).string()));
-    }
-  }
-  for (const auto& [name, text] : items) {
-    std::filesystem::rename(out / (std::string(name) + ".tmp-lbsim"), out / name, ec);
-    if (ec) {
-      cleanup();
-      throw UserError(
-          fmt::format("{}: error: cannot write: {}", (out / name).string(), ec.message()));
-    }
-  }
+  OutputSet own;
+  OutputSet& s = set ? *set : own;
+  s.add(out / "report.json", files.json);
+  s.add(out / "report.md", files.md);
+  s.add(out / "report.html", files.html);
+  if (!set) own.commit();
 }
 
 }  // namespace lbsim::reports

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "models/core/error.h"
+#include "models/core/output.h"
 
 namespace lbsim {
 
@@ -94,33 +95,20 @@ T load_le(const unsigned char* p) {
   return v;
 }
 
-void write_file(const std::string& path, const std::string& descr, const Shape& shape,
-                const void* data, size_t bytes) {
+std::string npy_bytes(const std::string& descr, const Shape& shape, const void* data,
+                      size_t bytes_count) {
   std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
                                    descr, shape_str(shape));
   size_t total = 10 + header.size() + 1;
   size_t pad = (64 - total % 64) % 64;
   header.append(pad, ' ');
   header.push_back('\n');
-  std::string tmp = path + ".tmp-lbsim";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail(path, "cannot open for writing");
-    const char magic[] = "\x93NUMPY\x01\x00";
-    f.write(magic, 8);
-    uint16_t hl = static_cast<uint16_t>(header.size());
-    f.write(reinterpret_cast<const char*>(&hl), 2);
-    f.write(header.data(), static_cast<std::streamsize>(header.size()));
-    f.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
-    if (!f) {
-      std::remove(tmp.c_str());
-      fail(path, "write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, "cannot rename temporary file into place");
-  }
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  const uint16_t hl = static_cast<uint16_t>(header.size());
+  bytes.append(reinterpret_cast<const char*>(&hl), 2);  // little-endian hosts only (see load_le)
+  bytes += header;
+  bytes.append(static_cast<const char*>(data), bytes_count);
+  return bytes;
 }
 
 }  // namespace
@@ -213,25 +201,37 @@ Tensor read_npy_tensor(const std::string& path) {
   return t;
 }
 
+std::string npy_f4_bytes(const Shape& shape, const std::vector<float>& data) {
+  return npy_bytes("<f4", shape, data.data(), data.size() * sizeof(float));
+}
+
+std::string npy_f8_bytes(const Shape& shape, const std::vector<double>& data) {
+  return npy_bytes("<f8", shape, data.data(), data.size() * sizeof(double));
+}
+
+std::string npy_codes_bytes(const Shape& shape, const std::vector<uint32_t>& codes, int bits) {
+  if (bits <= 8) {
+    std::vector<uint8_t> v(codes.begin(), codes.end());
+    return npy_bytes("|u1", shape, v.data(), v.size());
+  }
+  if (bits <= 16) {
+    std::vector<uint16_t> v(codes.begin(), codes.end());
+    return npy_bytes("<u2", shape, v.data(), v.size() * 2);
+  }
+  return npy_bytes("<u4", shape, codes.data(), codes.size() * 4);
+}
+
 void write_npy_f4(const std::string& path, const Shape& shape, const std::vector<float>& data) {
-  write_file(path, "<f4", shape, data.data(), data.size() * sizeof(float));
+  write_output_file(path, npy_f4_bytes(shape, data));
 }
 
 void write_npy_f8(const std::string& path, const Shape& shape, const std::vector<double>& data) {
-  write_file(path, "<f8", shape, data.data(), data.size() * sizeof(double));
+  write_output_file(path, npy_f8_bytes(shape, data));
 }
 
 void write_npy_codes(const std::string& path, const Shape& shape,
                      const std::vector<uint32_t>& codes, int bits) {
-  if (bits <= 8) {
-    std::vector<uint8_t> v(codes.begin(), codes.end());
-    write_file(path, "|u1", shape, v.data(), v.size());
-  } else if (bits <= 16) {
-    std::vector<uint16_t> v(codes.begin(), codes.end());
-    write_file(path, "<u2", shape, v.data(), v.size() * 2);
-  } else {
-    write_file(path, "<u4", shape, codes.data(), codes.size() * 4);
-  }
+  write_output_file(path, npy_codes_bytes(shape, codes, bits));
 }
 
 }  // namespace lbsim

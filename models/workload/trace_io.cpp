@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "models/core/error.h"
+#include "models/core/output.h"
 #include "models/core/params.h"
 #include "models/numerics/i_number_format.h"
 
@@ -1026,20 +1027,7 @@ void write_trace(const Workload& w, const std::string& path, const TraceWriteOpt
         "{}: error: unknown trace file extension; expected .yaml, .yml or .json", path));
   const std::string text =
       trace_text(w, extension_of(path) == ".json", fs::path(path).parent_path().string(), options);
-  const std::string tmp = path + ".tmp-lbsim";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw UserError(fmt::format("{}: error: cannot write", path));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw UserError(fmt::format("{}: error: cannot rename temporary file into place", path));
-  }
+  write_output_file(path, text);
 }
 
 }  // namespace lbsim

@@ -34,6 +34,7 @@
 
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
+#include "models/core/output.h"
 #include "models/energy/actions.h"
 #include "models/energy/cost.h"
 #include "models/energy/energy_table.h"
@@ -654,18 +655,7 @@ void cmd_compare(const CompareArgs& a) {
 
   std::printf("%s", md.c_str());
   if (!a.out.empty()) {
-    const std::filesystem::path p(a.out);
-    const std::filesystem::path tmp = p.string() + ".tmp-lbsim";
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << md;
-    f.close();
-    std::error_code ec;
-    if (!f) {
-      std::filesystem::remove(tmp, ec);
-      throw UserError(fmt::format("{}: error: cannot write", a.out));
-    }
-    std::filesystem::rename(tmp, p, ec);
-    if (ec) throw UserError(fmt::format("{}: error: cannot write: {}", a.out, ec.message()));
+    write_output_file(a.out, md);
     std::printf("wrote: %s\n", a.out.c_str());
   }
   std::printf(

@@ -13,6 +13,7 @@
 #include "models/core/catalog.h"
 #include "models/core/error.h"
 #include "models/core/npy.h"
+#include "models/core/output.h"
 #include "models/mac/datapath_gemm.h"
 #include "models/numerics/conv_lowering.h"
 #include "models/numerics/i_number_format.h"
@@ -129,17 +130,6 @@ nlohmann::json scales_json(const QTensor& q) {
   return j;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp-lbsim";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << text;
-    if (!f) throw UserError(fmt::format("{}: error: cannot write", path));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw UserError(fmt::format("{}: error: cannot rename temporary file into place", path));
-}
-
 struct QuantizeArgs {
   std::string format, in, out, codes, scales, role = "activation", dtype = "float32";
   uint64_t seed = 0, tensor_id = 0;
@@ -149,13 +139,14 @@ void cmd_quantize(const QuantizeArgs& a) {
   FormatPtr f = format_from_flag(a.format, "--format");
   QTensor q = quantize_file(a.in, f, parse_role(a.role), a.seed, a.tensor_id, -1);
   std::vector<double> v = q.values();
-  if (a.dtype == "float64") {
-    write_npy_f8(a.out, q.shape, v);
-  } else {
-    write_npy_f4(a.out, q.shape, std::vector<float>(v.begin(), v.end()));
-  }
-  if (!a.codes.empty()) write_npy_codes(a.codes, q.shape, q.codes, f->info().code_bits);
-  if (!a.scales.empty()) write_text(a.scales, scales_json(q).dump(2) + "\n");
+  // Values, codes and scales are written together or not at all.
+  OutputSet out;
+  out.add(a.out, a.dtype == "float64"
+                     ? npy_f8_bytes(q.shape, v)
+                     : npy_f4_bytes(q.shape, std::vector<float>(v.begin(), v.end())));
+  if (!a.codes.empty()) out.add(a.codes, npy_codes_bytes(q.shape, q.codes, f->info().code_bits));
+  if (!a.scales.empty()) out.add(a.scales, scales_json(q).dump(2) + "\n");
+  out.commit();
   std::printf("quantized %s %s as %s (%s): %zu elements, %zu group scale(s), tensor scale %.9g\n",
               a.in.c_str(), shape_str(q.shape).c_str(), f->info().name.c_str(), a.role.c_str(),
               q.codes.size(), q.group_scale.size(), q.tensor_scale);

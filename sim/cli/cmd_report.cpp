@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "models/core/error.h"
+#include "models/core/output.h"
 #include "models/energy/actions.h"
 #include "models/energy/cost.h"
 #include "models/energy/energy_table.h"
@@ -72,35 +73,17 @@ void cmd_report(const ReportArgs& a) {
       a.out.empty() ? dir / "energy.csv" : std::filesystem::path(a.out);
   std::filesystem::path out_actions = out;
   out_actions.replace_filename(out.stem().string() + "_actions.csv");
-  // Both files are written to temporaries first and renamed only when both were written.
-  std::error_code ec;
-  const std::vector<std::pair<std::filesystem::path, const std::string*>> files = {
-      {out, &text}, {out_actions, &actions_text}};
-  auto tmp_of = [](const std::filesystem::path& p) { return p.string() + ".tmp-lbsim"; };
-  for (const auto& [path, body] : files) {
-    std::ofstream f(tmp_of(path), std::ios::binary | std::ios::trunc);
-    f << *body;
-    f.close();
-    if (!f) {
-      for (const auto& other : files) std::filesystem::remove(tmp_of(other.first), ec);
-      throw UserError(fmt::format("{}: error: cannot write", path.string()));
-    }
-  }
-  for (const auto& [path, body] : files) {
-    std::filesystem::rename(tmp_of(path), path, ec);
-    if (ec) {
-      for (const auto& other : files) std::filesystem::remove(tmp_of(other.first), ec);
-      throw UserError(fmt::format("{}: error: cannot write", path.string()));
-    }
-  }
+  // energy.csv, its per-action rows and the regenerated reports: together or not at all.
+  OutputSet files;
+  files.add(out, text);
+  files.add(out_actions, actions_text);
+  if (regenerate) reports::add_reports(a.run_dir, report_files, &files);
+  files.commit();
   std::printf("lbsim report: %s re-costed with %s (%zu ops)\n", a.run_dir.c_str(),
               table.file().c_str(), ops.size());
   std::printf("%s", energy_summary(report, table).c_str());
   std::printf("wrote:        %s, %s\n", out.string().c_str(), out_actions.string().c_str());
-  if (regenerate) {
-    reports::write_reports(a.run_dir, report_files);
-    std::fputs(reports::written_line(a.run_dir, report_files).c_str(), stdout);
-  }
+  if (regenerate) std::fputs(reports::written_line(a.run_dir, report_files.note).c_str(), stdout);
 }
 
 void add_report_command(CLI::App& app) {

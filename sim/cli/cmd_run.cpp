@@ -43,6 +43,7 @@
 
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
+#include "models/core/output.h"
 #include "models/core/params.h"
 #include "models/energy/actions.h"
 #include "models/energy/cost.h"
@@ -50,7 +51,7 @@
 #include "models/workload/resolve.h"
 #include "reports/report.h"
 #include "sim/cli/cli.h"
-#include "sim/top/simulate.h"
+#include "sim/top/run.h"
 
 namespace lbsim::cli {
 
@@ -81,13 +82,6 @@ ArchConfig run_arch(const RunArgs& a) {
   }
   if (!a.mode.empty()) arch.pe.cycle_fidelity = a.mode == "cycle";  // --mode overrides the YAML
   return arch;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-  f.close();
-  if (!f) throw UserError(fmt::format("{}: error: cannot write", path.string()));
 }
 
 std::string mb(int64_t bytes) { return fmt::format("{:.3f} MB", static_cast<double>(bytes) / 1e6); }
@@ -152,61 +146,33 @@ EnergyTable run_energy_table(const RunArgs& a) {
 }
 
 void cmd_run(const RunArgs& a) {
-  ArchConfig arch = run_arch(a);
+  RunRequest req;
+  req.arch = run_arch(a);
   const EnergyTable table = run_energy_table(a);
   reports::check_training_options(a.training);
-  Workload w = resolve_workload(a.workload, a.batch);
-  // Action counts come from the same plan simulate() builds (a planning error surfaces here).
-  const std::vector<OpActions> actions = count_actions(plan_simulation(arch, w), arch);
-  const EnergyReport energy = cost_actions(actions, table);
+  req.workload = resolve_workload(a.workload, a.batch);
+  req.workload_spec = a.workload;
+  req.sim.seed = a.seed;
 
-  SimOptions sim;
-  sim.seed = a.seed;
   const auto t0 = std::chrono::steady_clock::now();
-  RunResult r = simulate(arch, w, sim);
+  const RunOutcome run = run_once(std::move(req), table);
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  RunInfo info;
-  info.workload_spec = a.workload;
-  const std::string json = stats_json(arch, w, info, r);
-  const std::string csv = layers_csv(r.rows);
-  const std::string actions_text = actions_csv(actions);
-  const std::string energy_text = energy_csv(energy);
-  const std::string energy_actions_text = energy_actions_csv(energy);
-  const std::string pe_activity_text = r.cycle_fidelity ? r.pe_activity.csv() : std::string();
-  // report.json / report.md / report.html (reports/): built before anything is written.
-  const reports::ReportFiles report_files = reports::make_reports(
-      reports::build_report_input(json, csv, energy, table, a.training, w.smp_samples));
-
   const std::filesystem::path out(a.out);
-  std::error_code ec;
-  std::filesystem::create_directories(out, ec);
-  if (ec || !std::filesystem::is_directory(out))
-    throw UserError(fmt::format("{}: error: cannot create the output directory{}", a.out,
-                                ec ? ": " + ec.message() : std::string()));
-  std::vector<std::pair<std::string, const std::string*>> files = {
-      {"stats.json", &json},
-      {"layers.csv", &csv},
-      {"actions.csv", &actions_text},
-      {"energy.csv", &energy_text},
-      {"energy_actions.csv", &energy_actions_text}};
-  if (r.cycle_fidelity) files.emplace_back("pe_activity.csv", &pe_activity_text);
-  try {
-    for (const auto& [name, text] : files) write_file(out / (name + ".tmp-lbsim"), *text);
-    for (const auto& [name, text] : files)
-      std::filesystem::rename(out / (name + ".tmp-lbsim"), out / name);
-  } catch (const std::exception& e) {
-    for (const auto& [name, text] : files) std::filesystem::remove(out / (name + ".tmp-lbsim"), ec);
-    if (dynamic_cast<const UserError*>(&e)) throw;
-    throw UserError(fmt::format("{}: error: cannot write the outputs: {}", a.out, e.what()));
-  }
-  reports::write_reports(out.string(), report_files);
+  OutputSet files;
+  const std::string plot_note = add_run_outputs(run, table, a.training, out.string(), files);
+  ensure_output_dir(out);
+  files.commit();
+  const ArchConfig& arch = run.request.arch;
+  const RunResult& r = run.sim;
+  const EnergyReport& energy = run.energy;
+  const Workload& w = run.request.workload;
   print_summary(arch, w, r, wall_s, out);
   std::printf("%s", energy_summary(energy, table).c_str());
   std::printf("wrote:        %s, %s, %s\n", (out / "actions.csv").string().c_str(),
               (out / "energy.csv").string().c_str(), (out / "energy_actions.csv").string().c_str());
-  std::fputs(reports::written_line(out.string(), report_files).c_str(), stdout);
+  std::fputs(reports::written_line(out.string(), plot_note).c_str(), stdout);
 }
 
 void add_run_command(CLI::App& app) {

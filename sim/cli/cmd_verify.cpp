@@ -20,6 +20,7 @@
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
 #include "models/core/npy.h"
+#include "models/core/output.h"
 #include "models/core/stats.h"
 #include "models/mac/systolic.h"
 #include "models/numerics/conv_lowering.h"
@@ -263,17 +264,6 @@ GemmOutcome compare(const GemmCase& g, const CycleRunResult& r, const GemmResult
   return o;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp-lbsim";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << text;
-    if (!f) throw UserError(fmt::format("{}: error: cannot write", path));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw UserError(fmt::format("{}: error: cannot rename temporary file into place", path));
-}
-
 void cmd_verify(const VerifyArgs& v) {
   ArchConfig arch;
   if (!v.arch.empty()) {
@@ -486,7 +476,7 @@ void cmd_verify(const VerifyArgs& v) {
   doc["gemms"] = jr;
   doc["stats"] = nlohmann::json::parse(stats.to_json());
   const std::string path = (std::filesystem::path(v.out) / "verify.json").string();
-  write_text(path, doc.dump(2) + "\n");
+  write_output_file(path, doc.dump(2) + "\n");
   std::string vcd = v.vcd;  // SystemC appends ".vcd" when the name lacks it
   if (!vcd.empty() && (vcd.size() < 4 || vcd.compare(vcd.size() - 4, 4, ".vcd") != 0))
     vcd += ".vcd";

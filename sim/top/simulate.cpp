@@ -20,7 +20,12 @@ bool g_elaborated = false;
 }  // namespace
 
 RunResult simulate(const ArchConfig& arch, const Workload& workload, const SimOptions& opts) {
-  SimPlan plan = plan_simulation(arch, workload);  // user errors surface here, before SystemC
+  // User errors of planning surface here, before SystemC.
+  return simulate(arch, workload, plan_simulation(arch, workload), opts);
+}
+
+RunResult simulate(const ArchConfig& arch, const Workload& workload, SimPlan plan,
+                   const SimOptions& opts) {
   std::unique_ptr<CycleSetup> cycle;
   if (arch.pe.cycle_fidelity)
     cycle = std::make_unique<CycleSetup>(prepare_cycle_setup(arch, workload, plan, opts.seed));

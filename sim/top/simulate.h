@@ -51,6 +51,10 @@ struct SimOptions {
 };
 
 RunResult simulate(const ArchConfig& arch, const Workload& workload, const SimOptions& opts = {});
+// The same with a plan already built by plan_simulation(arch, workload) (the run library plans
+// once and counts the energy actions from the same plan).
+RunResult simulate(const ArchConfig& arch, const Workload& workload, SimPlan plan,
+                   const SimOptions& opts);
 
 // Metadata of a run for stats.json (deterministic: no wall time, no host names).
 struct RunInfo {

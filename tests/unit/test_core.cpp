@@ -1,7 +1,11 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "models/core/error.h"
+#include "models/core/output.h"
 #include "models/core/params.h"
 #include "models/core/stats.h"
 #include "models/numerics/rng.h"
@@ -164,4 +168,59 @@ TEST_CASE("StatGroup: counters registered once, bumped by reference, dumped as a
           R"("accelerator":{"cycles":{"value":7,"unit":"cycles","meaning":"simulated cycles"})") !=
       std::string::npos);
   CHECK(j.find(R"("pe_array":{"mac_ops":{"value":31,"unit":"ops")") != std::string::npos);
+}
+
+namespace {
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+size_t temp_files(const std::filesystem::path& dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    n += e.path().string().find(kTempSuffix) != std::string::npos;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("OutputSet writes every file or none", "[core][output]") {
+  const auto dir = std::filesystem::temp_directory_path() / "lbsim_test_output_set";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "sub");
+  {
+    OutputSet s;
+    s.add(dir / "a.txt", "first");
+    s.add(dir / "sub" / "b.bin", std::string("\0\1\2", 3));
+    s.add(dir / "a.txt", "second");  // replaces the first contents
+    REQUIRE(s.paths().size() == 2);
+    s.commit();
+    CHECK(slurp(dir / "a.txt") == "second");
+    CHECK(slurp(dir / "sub" / "b.bin") == std::string("\0\1\2", 3));
+    CHECK(temp_files(dir) == 0);
+  }
+  {
+    // The second file's directory does not exist: nothing changes, no temporary is left.
+    OutputSet s;
+    s.add(dir / "a.txt", "third");
+    s.add(dir / "missing" / "c.txt", "x");
+    try {
+      s.commit();
+      FAIL("commit() must fail");
+    } catch (const UserError& e) {
+      CHECK(std::string(e.what()).find("missing/c.txt: error: cannot write") != std::string::npos);
+    }
+    CHECK(slurp(dir / "a.txt") == "second");
+    CHECK_FALSE(std::filesystem::exists(dir / "missing"));
+    CHECK(temp_files(dir) == 0);
+  }
+  {
+    write_output_file(dir / "one.txt", "1");
+    CHECK(slurp(dir / "one.txt") == "1");
+    ensure_output_dir(dir / "x" / "y");
+    CHECK(std::filesystem::is_directory(dir / "x" / "y"));
+    CHECK_THROWS_AS(ensure_output_dir(dir / "one.txt"), UserError);
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -1,0 +1,64 @@
+#include "models/core/output.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <system_error>
+
+#include "models/core/error.h"
+
+namespace lbsim {
+
+namespace {
+std::filesystem::path temp_of(const std::filesystem::path& p) { return p.string() + kTempSuffix; }
+}  // namespace
+
+void OutputSet::add(const std::filesystem::path& path, std::string contents) {
+  for (size_t i = 0; i < m_paths.size(); ++i)
+    if (m_paths[i] == path) {
+      m_files[i] = std::move(contents);
+      return;
+    }
+  m_paths.push_back(path);
+  m_files.push_back(std::move(contents));
+}
+
+void OutputSet::commit() {
+  std::error_code ec;
+  const auto cleanup = [&] {
+    for (const auto& p : m_paths) std::filesystem::remove(temp_of(p), ec);
+  };
+  for (size_t i = 0; i < m_paths.size(); ++i) {
+    std::ofstream f(temp_of(m_paths[i]), std::ios::binary | std::ios::trunc);
+    if (f) f.write(m_files[i].data(), static_cast<std::streamsize>(m_files[i].size()));
+    f.close();
+    if (!f) {
+      cleanup();
+      throw UserError(fmt::format("{}: error: cannot write", m_paths[i].string()));
+    }
+  }
+  for (const auto& p : m_paths) {
+    std::filesystem::rename(temp_of(p), p, ec);
+    if (ec) {
+      const std::string why = ec.message();
+      cleanup();
+      throw UserError(fmt::format("{}: error: cannot write: {}", p.string(), why));
+    }
+  }
+}
+
+void write_output_file(const std::filesystem::path& path, std::string contents) {
+  OutputSet s;
+  s.add(path, std::move(contents));
+  s.commit();
+}
+
+void ensure_output_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir))
+    throw UserError(fmt::format("{}: error: cannot create the output directory{}", dir.string(),
+                                ec ? ": " + ec.message() : std::string()));
+}
+
+}  // namespace lbsim

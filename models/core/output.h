@@ -1,0 +1,40 @@
+// The one writer of lbsim's output files: all or nothing.
+//
+// Contract: an OutputSet collects every file a command writes (path + complete contents), and
+// commit() first writes each to "<path>.tmp-lbsim" next to it, then renames all of them into
+// place. When any write fails, every temporary is removed and a UserError names the file: no
+// output of the set is created or changed. (A rename that fails after others succeeded cannot be
+// undone; renames inside one directory fail only when the directory is removed under us.)
+// Contents are bytes: text or binary (.npy) alike.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace lbsim {
+
+class OutputSet {
+ public:
+  // Adds a file; a second add() of the same path replaces the first.
+  void add(const std::filesystem::path& path, std::string contents);
+  void commit();
+  bool empty() const { return m_files.empty(); }
+  const std::vector<std::filesystem::path>& paths() const { return m_paths; }
+
+ private:
+  std::vector<std::filesystem::path> m_paths;
+  std::vector<std::string> m_files;
+};
+
+// One file through a one-file OutputSet.
+void write_output_file(const std::filesystem::path& path, std::string contents);
+
+// Creates `dir` (and its parents) when missing; UserError when it cannot be created or is not a
+// directory.
+void ensure_output_dir(const std::filesystem::path& dir);
+
+// The temporary suffix commit() uses (tests check that none is left behind).
+constexpr const char* kTempSuffix = ".tmp-lbsim";
+
+}  // namespace lbsim

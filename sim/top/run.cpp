@@ -1,0 +1,223 @@
+#include "sim/top/run.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <utility>
+
+#include "models/core/error.h"
+#include "models/core/output.h"
+#include "models/sim_plan/sim_plan.h"
+
+namespace lbsim {
+
+RunOutcome run_once(RunRequest request, const EnergyTable& table) {
+  SimPlan plan = plan_simulation(request.arch, request.workload);  // user errors: before SystemC
+  RunOutcome out;
+  out.actions = count_actions(plan, request.arch);
+  out.energy = cost_actions(out.actions, table);
+  out.sim = simulate(request.arch, request.workload, std::move(plan), request.sim);
+  out.request = std::move(request);
+  return out;
+}
+
+std::string run_stats_json(const RunOutcome& run) {
+  RunInfo info;
+  info.workload_spec = run.request.workload_spec;
+  return stats_json(run.request.arch, run.request.workload, info, run.sim);
+}
+
+std::string add_run_outputs(const RunOutcome& run, const EnergyTable& table,
+                            const reports::TrainingOptions& training, const std::string& dir,
+                            OutputSet& out) {
+  const std::string json = run_stats_json(run);
+  const std::string csv = layers_csv(run.sim.rows);
+  // report.json / report.md / report.html: built before anything is written.
+  const reports::ReportFiles report_files = reports::make_reports(reports::build_report_input(
+      json, csv, run.energy, table, training, run.request.workload.smp_samples));
+  const std::filesystem::path d(dir);
+  out.add(d / "stats.json", json);
+  out.add(d / "layers.csv", csv);
+  out.add(d / "actions.csv", actions_csv(run.actions));
+  out.add(d / "energy.csv", energy_csv(run.energy));
+  out.add(d / "energy_actions.csv", energy_actions_csv(run.energy));
+  if (run.sim.cycle_fidelity) out.add(d / "pe_activity.csv", run.sim.pe_activity.csv());
+  reports::add_reports(dir, report_files, &out);
+  return report_files.note;
+}
+
+RunMetrics run_metrics(const RunOutcome& run, const EnergyReport& energy) {
+  RunMetrics m;
+  const RunResult& r = run.sim;
+  m.cycles = r.total_cycles;
+  m.compute_cycles = r.compute_cycles;
+  m.macs = r.total_macs;
+  m.latency_s = static_cast<double>(r.total_cycles) / (run.request.arch.clock_mhz * 1e6);
+  m.utilization = r.utilization;
+  m.dram_read_bytes = r.dram_read_bytes;
+  m.dram_write_bytes = r.dram_write_bytes;
+  m.energy_pj = energy.total_pj;
+  m.energy_by_component_pj = energy.by_component;
+  const auto pe = energy.by_component.find("pe_array");
+  m.compute_energy_pj = pe == energy.by_component.end() ? 0.0 : pe->second;
+  for (const auto& [action, count] : energy.uncosted) m.uncosted_actions += count;
+  return m;
+}
+
+nlohmann::ordered_json metrics_json(const RunMetrics& m) {
+  nlohmann::ordered_json j;
+  j["cycles"] = m.cycles;
+  j["compute_cycles"] = m.compute_cycles;
+  j["macs"] = m.macs;
+  j["latency_s"] = m.latency_s;
+  j["utilization"] = m.utilization;
+  j["dram_read_bytes"] = m.dram_read_bytes;
+  j["dram_write_bytes"] = m.dram_write_bytes;
+  j["energy_pj"] = m.energy_pj;
+  j["compute_energy_pj"] = m.compute_energy_pj;
+  j["energy_by_component_pj"] = m.energy_by_component_pj;
+  j["uncosted_actions"] = m.uncosted_actions;
+  return j;
+}
+
+RunMetrics metrics_from_json(const nlohmann::json& j) {
+  RunMetrics m;
+  m.cycles = j.at("cycles").get<int64_t>();
+  m.compute_cycles = j.at("compute_cycles").get<int64_t>();
+  m.macs = j.at("macs").get<int64_t>();
+  m.latency_s = j.at("latency_s").get<double>();
+  m.utilization = j.at("utilization").get<double>();
+  m.dram_read_bytes = j.at("dram_read_bytes").get<int64_t>();
+  m.dram_write_bytes = j.at("dram_write_bytes").get<int64_t>();
+  m.energy_pj = j.at("energy_pj").get<double>();
+  m.compute_energy_pj = j.at("compute_energy_pj").get<double>();
+  m.energy_by_component_pj = j.at("energy_by_component_pj").get<std::map<std::string, double>>();
+  m.uncosted_actions = j.at("uncosted_actions").get<int64_t>();
+  return m;
+}
+
+// ---- worker processes ----
+
+namespace {
+
+// Writes all of `data` (EINTR and partial writes retried); false on error.
+bool write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+ChildPool::ChildPool(int jobs) : m_jobs(jobs < 1 ? 1 : jobs) {}
+
+ChildPool::~ChildPool() {
+  for (Running& r : m_running) {
+    kill(r.pid, SIGKILL);
+    int status = 0;
+    while (waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    close(r.fd);
+  }
+}
+
+void ChildPool::start(int64_t id, const std::function<std::string()>& work) {
+  int fd[2];
+  if (pipe(fd) != 0) throw UserError(fmt::format("error: pipe() failed: {}", std::strerror(errno)));
+  std::fflush(nullptr);  // nothing buffered is written twice
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fd[0]);
+    close(fd[1]);
+    throw UserError(fmt::format("error: fork() failed: {}", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    close(fd[0]);
+    for (const Running& r : m_running) close(r.fd);
+    std::string msg;
+    char tag = 'O';
+    try {
+      msg = work();
+    } catch (const std::exception& e) {
+      tag = 'E';
+      msg = e.what();
+    } catch (...) {
+      tag = 'E';
+      msg = "unknown exception";
+    }
+    const bool ok = write_all(fd[1], &tag, 1) && write_all(fd[1], msg.data(), msg.size());
+    close(fd[1]);
+    std::fflush(nullptr);
+    _exit(ok ? 0 : 3);
+  }
+  close(fd[1]);
+  m_running.push_back(Running{id, pid, fd[0], {}, false});
+}
+
+ChildPool::Done ChildPool::reap(size_t index) {
+  Running r = std::move(m_running[index]);
+  m_running.erase(m_running.begin() + static_cast<std::ptrdiff_t>(index));
+  close(r.fd);
+  int status = 0;
+  while (waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  Done d;
+  d.id = r.id;
+  if (!r.buffer.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    d.ok = r.buffer[0] == 'O';
+    d.text = r.buffer.substr(1);
+  } else if (WIFSIGNALED(status)) {
+    d.text = fmt::format("the worker process was killed by signal {} ({})", WTERMSIG(status),
+                         strsignal(WTERMSIG(status)));
+  } else {
+    d.text = fmt::format("the worker process exited with code {}",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  return d;
+}
+
+ChildPool::Done ChildPool::wait_any() {
+  if (m_running.empty()) throw std::logic_error("ChildPool::wait_any(): nothing is running");
+  std::vector<pollfd> fds;
+  char chunk[65536];
+  while (true) {
+    fds.clear();
+    for (const Running& r : m_running) fds.push_back(pollfd{r.fd, POLLIN, 0});
+    const int n = poll(fds.data(), fds.size(), -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error("poll() failed");
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t got = read(m_running[i].fd, chunk, sizeof chunk);
+      if (got < 0 && errno == EINTR) continue;
+      if (got > 0) {
+        m_running[i].buffer.append(chunk, static_cast<size_t>(got));
+        continue;
+      }
+      return reap(i);  // EOF (or a read error): the child is done
+    }
+  }
+}
+
+std::string run_in_child(const std::function<std::string()>& work) {
+  ChildPool pool(1);
+  pool.start(0, work);
+  ChildPool::Done d = pool.wait_any();
+  if (!d.ok) throw UserError(d.text);
+  return d.text;
+}
+
+}  // namespace lbsim
