@@ -410,6 +410,26 @@ ArchConfig load_arch(const std::string& path, const std::vector<std::string>& ov
   return parse_arch(f);
 }
 
+ArchConfig load_arch_or_default(const std::string& path,
+                                const std::vector<ArchOverride>& overrides) {
+  ConfigFile f = path.empty() ? ConfigFile::parse(kEmbeddedDefaultArchYaml, kBuiltinSource)
+                              : ConfigFile::load(path);
+  for (size_t i = 0; i < overrides.size(); ++i) {
+    if (overrides[i].loc.file.empty())
+      f.set_override(overrides[i].assignment, static_cast<int>(i + 1));
+    else
+      f.set_override(overrides[i].assignment, overrides[i].loc);
+  }
+  return parse_arch(f);
+}
+
+ArchConfig load_arch_or_default(const std::string& path,
+                                const std::vector<std::string>& overrides) {
+  std::vector<ArchOverride> ov;
+  for (const auto& o : overrides) ov.push_back({o, {}});
+  return load_arch_or_default(path, ov);
+}
+
 const char* default_arch_yaml() { return kEmbeddedDefaultArchYaml; }
 
 ArchConfig default_arch() {

@@ -18,6 +18,15 @@ namespace lbsim {
 
 // Loads `path`, applies the overrides ("a.b=value", in order), validates. Throws UserError.
 ArchConfig load_arch(const std::string& path, const std::vector<std::string>& overrides = {});
+// An architecture file, or the built-in default when `path` is empty, with `key.path=value`
+// overrides, each from a place (`loc`; an empty loc.file means "<cmdline -p #i>", 1-based).
+struct ArchOverride {
+  std::string assignment;
+  SourceLoc loc;
+};
+ArchConfig load_arch_or_default(const std::string& path,
+                                const std::vector<ArchOverride>& overrides);
+ArchConfig load_arch_or_default(const std::string& path, const std::vector<std::string>& overrides);
 // Validates an already loaded document (overrides applied). Throws UserError.
 ArchConfig parse_arch(const ConfigFile& file);
 // arch_configs/default.yaml as embedded at build time (source "<built-in default>").

@@ -320,7 +320,10 @@ ConfigFile ConfigFile::parse(const std::string& text, const std::string& name) {
 }
 
 void ConfigFile::set_override(const std::string& assignment, int index) {
-  SourceLoc loc{fmt::format("<cmdline -p #{}>", index)};
+  set_override(assignment, SourceLoc{fmt::format("<cmdline -p #{}>", index)});
+}
+
+void ConfigFile::set_override(const std::string& assignment, const SourceLoc& loc) {
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw UserError(fmt::format("{}: error: '{}' is not key.path=value", loc.str(), assignment));

@@ -122,6 +122,8 @@ class ConfigFile {
   // scalar. Values keep their text; validation happens when the component reads them.
   // Malformed assignment -> UserError naming "<cmdline -p #index>".
   void set_override(const std::string& assignment, int index);
+  // The same with the place the assignment came from (e.g. a sweep file's axis value).
+  void set_override(const std::string& assignment, const SourceLoc& loc);
   Params root(const std::string& owner) const;
   const std::string& file() const { return m_file; }
 

@@ -71,15 +71,7 @@ struct RunArgs {
 };
 
 ArchConfig run_arch(const RunArgs& a) {
-  ArchConfig arch;
-  if (!a.arch.empty()) {
-    arch = load_arch(a.arch, a.params);
-  } else {
-    ConfigFile f = ConfigFile::parse(default_arch_yaml(), "<built-in default>");
-    for (size_t i = 0; i < a.params.size(); ++i)
-      f.set_override(a.params[i], static_cast<int>(i + 1));
-    arch = parse_arch(f);
-  }
+  ArchConfig arch = load_arch_or_default(a.arch, a.params);
   if (!a.mode.empty()) arch.pe.cycle_fidelity = a.mode == "cycle";  // --mode overrides the YAML
   return arch;
 }

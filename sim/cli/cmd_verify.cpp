@@ -265,15 +265,7 @@ GemmOutcome compare(const GemmCase& g, const CycleRunResult& r, const GemmResult
 }
 
 void cmd_verify(const VerifyArgs& v) {
-  ArchConfig arch;
-  if (!v.arch.empty()) {
-    arch = load_arch(v.arch, v.params);
-  } else {
-    ConfigFile f = ConfigFile::parse(default_arch_yaml(), "<built-in default>");
-    for (size_t i = 0; i < v.params.size(); ++i)
-      f.set_override(v.params[i], static_cast<int>(i + 1));
-    arch = parse_arch(f);
-  }
+  ArchConfig arch = load_arch_or_default(v.arch, v.params);
   const int64_t batch = v.batch > 0 ? v.batch : (is_file_spec(v.workload) ? 0 : 1);
   const Workload wl = resolve_workload(v.workload, batch);
   if (arch.pe.rows > 256 || arch.pe.cols > 256)
