@@ -28,7 +28,14 @@ std::string sweep_results_csv(const SweepTable& t) {
   for (const auto& r : t.rows) {
     out += fmt::format("{},{}", r.point, csv_field(r.workload));
     for (const auto& v : r.axis_values) out += "," + csv_field(v);
-    for (double v : r.metrics) out += std::isnan(v) ? std::string(",") : fmt::format(",{:.9g}", v);
+    for (double v : r.metrics) {
+      if (std::isnan(v))
+        out += ",";
+      else if (v == std::floor(v) && std::fabs(v) < 9.0e15)
+        out += fmt::format(",{:.0f}", v);  // counts (cycles, bytes, MACs) exactly
+      else
+        out += fmt::format(",{:.9g}", v);
+    }
     out += "," + csv_field(r.error) + "\n";
   }
   return out;

@@ -27,8 +27,9 @@ struct SweepTable {
   int axis(const std::string& name) const;
 };
 
-// results.csv: header "point,workload,<axes...>,<metrics...>,error"; metrics with 9 significant
-// digits (%.9g), empty when NaN; RFC 4180 quoting. Deterministic.
+// results.csv: header "point,workload,<axes...>,<metrics...>,error"; integral metrics (cycles,
+// bytes, MACs) exactly, others with 9 significant digits (%.9g), empty when NaN; RFC 4180
+// quoting. Deterministic.
 std::string sweep_results_csv(const SweepTable& t);
 
 }  // namespace lbsim

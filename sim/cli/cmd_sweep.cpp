@@ -70,6 +70,9 @@ void print_outcome(const std::string& what, const SweepOutcome& r, const std::st
       static_cast<long long>(r.points_run), static_cast<long long>(r.points_resumed),
       static_cast<long long>(r.points_failed), r.wall_s,
       r.wall_s > 0 ? static_cast<double>(r.points_run) / r.wall_s : 0.0);
+  if (r.worker_max_rss_kib > 0)
+    std::printf("workers:      peak memory %.1f MB per worker process\n",
+                static_cast<double>(r.worker_max_rss_kib) / 1024.0);
   for (const auto& f : r.failures) std::printf("failed: %s\n", f.c_str());
   const std::filesystem::path d(dir);
   std::printf("wrote:        %s, %s, %s\n", (d / "results.jsonl").string().c_str(),

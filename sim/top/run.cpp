@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,10 +173,12 @@ ChildPool::Done ChildPool::reap(size_t index) {
   m_running.erase(m_running.begin() + static_cast<std::ptrdiff_t>(index));
   close(r.fd);
   int status = 0;
-  while (waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
+  struct rusage usage {};
+  while (wait4(r.pid, &status, 0, &usage) < 0 && errno == EINTR) {
   }
   Done d;
   d.id = r.id;
+  d.max_rss_kib = usage.ru_maxrss;
   if (!r.buffer.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     d.ok = r.buffer[0] == 'O';
     d.text = r.buffer.substr(1);

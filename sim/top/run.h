@@ -95,7 +95,8 @@ class ChildPool {
   struct Done {
     int64_t id = 0;
     bool ok = false;
-    std::string text;  // the result, or the error message
+    std::string text;         // the result, or the error message
+    int64_t max_rss_kib = 0;  // the worker's peak resident memory
   };
   bool full() const { return static_cast<int>(m_running.size()) >= m_jobs; }
   bool idle() const { return m_running.empty(); }

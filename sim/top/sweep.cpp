@@ -55,7 +55,20 @@ struct PointPlan {
 struct Job {
   std::vector<size_t> points;  // indices into the shard's PointPlan list
   size_t workload = 0;
+  bool numerics = false;  // the numerics metric of these points, else their simulation
 };
+
+// Points with equal keys get equal numerics metrics: the formats (with every option), the
+// accumulator and the conv dgrad lowering are all they depend on.
+std::string numerics_key(const ArchConfig& a) {
+  std::string k = a.pe.type + "\n";
+  for (const FormatPtr& f : {a.pe.weight, a.pe.activation, a.pe.error})
+    k += (f ? f->describe() : std::string("-")) + "\n";
+  k += fmt::format("acc {} {} lowering {}\n", a.pe.accumulator.acc_bits,
+                   static_cast<int>(a.pe.accumulator.policy),
+                   static_cast<int>(a.mapping.dgrad_lowering));
+  return k;
+}
 
 std::string point_prefix(const SweepPoint& p) {
   return fmt::format("point {} ({})", p.index, p.label());
@@ -412,30 +425,45 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
     write_output_file(dir / kManifest, man.dump(2) + "\n");
   }
 
-  // 3. Jobs: one per (sim group, workload) with points left to run.
+  // 3. Jobs: one simulation per (sim group, workload) with points left to run, and one numerics
+  // evaluation per (numerics key, workload): points with the same formats, accumulator and
+  // lowering share it (array shapes, buffers and energy tables do not change the arithmetic).
   std::vector<Job> jobs;
   {
-    std::map<std::string, std::vector<size_t>> groups;
-    std::vector<std::string> order;
+    std::map<std::string, std::vector<size_t>> groups, numerics;
+    std::vector<std::string> order, numerics_order;
     for (size_t i = 0; i < plans.size(); ++i) {
       if (done.count(plans[i].point->index)) continue;
       const std::string& key = plans[i].point->sim_key;
       if (!groups.count(key)) order.push_back(key);
       groups[key].push_back(i);
+      if (spec.numerics) {
+        const std::string nkey = numerics_key(plans[i].arch);
+        if (!numerics.count(nkey)) numerics_order.push_back(nkey);
+        numerics[nkey].push_back(i);
+      }
     }
     for (const auto& key : order)
-      for (size_t w = 0; w < workloads.size(); ++w) jobs.push_back(Job{groups[key], w});
+      for (size_t w = 0; w < workloads.size(); ++w) jobs.push_back(Job{groups[key], w, false});
+    for (const auto& key : numerics_order)
+      for (size_t w = 0; w < workloads.size(); ++w) jobs.push_back(Job{numerics[key], w, true});
   }
   SweepOutcome outcome;
   outcome.points_total = static_cast<int64_t>(spec.points.size());
   outcome.points_shard = static_cast<int64_t>(plans.size());
   outcome.points_resumed = static_cast<int64_t>(done.size());
 
-  // Per point: the workload results gathered so far.
+  // Per point: one entry per workload, filled as its jobs finish.
   std::map<size_t, std::vector<json>> partial;
   std::map<size_t, size_t> remaining;
   for (const Job& j : jobs)
-    for (size_t p : j.points) remaining[p] += 1;
+    for (size_t p : j.points) {
+      if (!partial.count(p)) {
+        partial[p].resize(workloads.size());
+        for (size_t w = 0; w < workloads.size(); ++w) partial[p][w]["workload"] = labels[w];
+      }
+      remaining[p] += 1;
+    }
   RecordLog log(results);
   Progress progress(outcome.points_shard, o.tty, o.quiet);
   progress.update(outcome.points_resumed, 0);
@@ -450,12 +478,15 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
       const Job& job = jobs[next];
       pool.start(static_cast<int64_t>(next), [&, job] {
         const PointPlan& first = plans[job.points[0]];
+        if (job.numerics)
+          return numerics_json(
+                     numerics_quality(first.arch, workloads[job.workload], spec.numerics_options))
+              .dump();
         RunRequest req;
         req.arch = first.arch;
         req.workload = workloads[job.workload];
         req.workload_spec = spec.workloads[job.workload].spec;
         const RunOutcome run = run_once(std::move(req), *first.table);
-        json out;
         json per_point = json::array();
         for (size_t p : job.points) {
           const EnergyReport energy = plans[p].table == first.table
@@ -463,15 +494,12 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
                                           : cost_actions(run.actions, *plans[p].table);
           per_point.push_back(metrics_json(run_metrics(run, energy)));
         }
-        out["metrics"] = per_point;
-        if (spec.numerics)
-          out["numerics"] = numerics_json(
-              numerics_quality(first.arch, workloads[job.workload], spec.numerics_options));
-        return out.dump();
+        return per_point.dump();
       });
       ++next;
     }
     const ChildPool::Done d = pool.wait_any();
+    outcome.worker_max_rss_kib = std::max(outcome.worker_max_rss_kib, d.max_rss_kib);
     const Job& job = jobs[static_cast<size_t>(d.id)];
     nlohmann::json result;
     std::string error;
@@ -483,26 +511,32 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
     }
     for (size_t k = 0; k < job.points.size(); ++k) {
       const size_t p = job.points[k];
-      json w;
-      w["workload"] = labels[job.workload];
-      if (error.empty()) {
-        w["metrics"] = result.at("metrics").at(k);
-        if (result.contains("numerics")) w["numerics"] = result.at("numerics");
+      json& w = partial[p][job.workload];
+      if (!error.empty()) {
+        // A simulation error wins over a numerics error (it is what made the point fail).
+        if (!w.contains("error") || !job.numerics)
+          w["error"] = job.numerics ? "numerics: " + error : error;
+      } else if (job.numerics) {
+        w["numerics"] = result;
       } else {
-        w["error"] = error;
+        w["metrics"] = result.at(k);
       }
-      partial[p].push_back(w);
       if (--remaining[p] > 0) continue;
-      // Every workload of the point is in: order them as the sweep lists them, record the point.
-      std::vector<json>& ws = partial[p];
-      std::sort(ws.begin(), ws.end(), [&](const json& a, const json& b) {
-        const auto ia =
-            std::find(labels.begin(), labels.end(), a.at("workload").get<std::string>());
-        const auto ib =
-            std::find(labels.begin(), labels.end(), b.at("workload").get<std::string>());
-        return ia < ib;
-      });
+      // Every job of the point is in: record it (keys in a fixed order: byte-stable lines).
       const SweepPoint& sp = *plans[p].point;
+      json ws = json::array();
+      bool failed = false;
+      for (const json& x : partial[p]) {
+        json o2;
+        o2["workload"] = x.at("workload");
+        if (x.contains("metrics")) o2["metrics"] = x.at("metrics");
+        if (x.contains("numerics")) o2["numerics"] = x.at("numerics");
+        if (x.contains("error")) {
+          o2["error"] = x.at("error");
+          failed = true;
+        }
+        ws.push_back(o2);
+      }
       json rec;
       rec["point"] = sp.index;
       rec["hash"] = plans[p].hash;
@@ -511,9 +545,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
       const std::string line = rec.dump();
       log.append(line);
       done.emplace(sp.index, line);
-      bool failed = false;
-      for (const auto& x : ws) failed = failed || x.contains("error");
-      partial.erase(p);  // ws dangles from here on
+      partial.erase(p);
       ++outcome.points_run;
       ++finished;
       failed_now += failed ? 1 : 0;

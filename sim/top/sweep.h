@@ -48,6 +48,7 @@ struct SweepOutcome {
   int64_t points_resumed = 0;  // already recorded
   int64_t points_run = 0, points_failed = 0;
   double wall_s = 0;
+  int64_t worker_max_rss_kib = 0;     // the largest peak memory of any worker process
   std::vector<std::string> failures;  // "point 3 (m=1, e=2) resnet20: message"
 };
 
