@@ -76,9 +76,14 @@ PYEOF
 grep -q "^| ResNet-18 / ImageNet | 8.30x | yes |" fitted.md || fail "the fitted value does not give 8.30x"
 grep -q "energy table fitted.yaml" fitted.md || fail "the report does not name the --energy table"
 
-# Errors: a missing study, an unknown config name; nothing written.
-expect_user_error "cannot read the study file" out.md compare nosuch.yaml --out out.md
+# Errors: a missing study, an unknown config name, a misspelt key; nothing written.
+expect_user_error "nosuch.yaml: error: cannot open file" out.md compare nosuch.yaml --out out.md
 sed 's/mls: mls_m1e2, check: true}/mls: nosuch, check: true}/' "$STUDY" >bad.yaml
 sed -i "s#\.\./\.\./arch_configs#$ROOT/arch_configs#" bad.yaml
 expect_user_error "unknown config name 'nosuch'" out.md compare bad.yaml --out out.md
+grep -q "bad.yaml:48:62: error: models\[0\].mls: unknown config name 'nosuch'" stderr.txt ||
+  fail "no position: $(cat stderr.txt)"
+sed 's/^windows:/windws:/' "$STUDY" >typo.yaml
+expect_user_error "typo.yaml:53:3: error: windws: unknown key" out.md compare typo.yaml --out out.md
+grep -q "did you mean 'windows'" stderr.txt || fail "no did-you-mean: $(cat stderr.txt)"
 echo "test_compare_cli: ok"
