@@ -10,7 +10,8 @@
 #                             fresh state each time), SLURM_CONF exported, returns once the node
 #                             is idle; traps EXIT/INT/TERM/HUP so the daemons are stopped however
 #                             the shell ends
-#   slurm_down [DIR]          stops exactly the daemons slurm_up started (by pid); idempotent
+#   slurm_down [DIR]          stops exactly the daemons slurm_up started (by pid) and restores
+#                             SLURM_CONF; idempotent
 #   slurm_submit_and_wait [--timeout S] SCRIPT...
 #                             sbatch each script, each after the first with
 #                             --dependency=afterok:<previous job>, and wait for all of them
@@ -47,6 +48,7 @@ esac
 
 SLURM_CLUSTER_DIR=""
 SLURM_JOB_IDS=()
+_SLURM_CONF_BEFORE="unset"
 
 _slurm_err() { echo "slurm_cluster: $*" >&2; }
 
@@ -243,6 +245,7 @@ slurm_up() {
   ports=$(_slurm_free_ports) || { _slurm_fail_up "could not pick free ports"; return 1; }
   # shellcheck disable=SC2086
   _slurm_write_conf "$dir" "$host" $ports
+  _SLURM_CONF_BEFORE=${SLURM_CONF-unset}
   export SLURM_CONF=$dir/slurm.conf
 
   # --force: munged wants every directory above its socket searchable by all users, which a
@@ -371,6 +374,12 @@ slurm_down() {
   if [ "$dir" = "$SLURM_CLUSTER_DIR" ]; then
     SLURM_CLUSTER_DIR=""
     trap - INT TERM HUP
+    # SLURM_CONF as it was before slurm_up (a real cluster's, say).
+    if [ "$_SLURM_CONF_BEFORE" = unset ]; then
+      unset SLURM_CONF
+    else
+      export SLURM_CONF=$_SLURM_CONF_BEFORE
+    fi
   fi
   return 0
 }
