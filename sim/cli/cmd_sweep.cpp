@@ -70,9 +70,13 @@ void print_outcome(const std::string& what, const SweepOutcome& r, const std::st
       static_cast<long long>(r.points_run), static_cast<long long>(r.points_resumed),
       static_cast<long long>(r.points_failed), r.wall_s,
       r.wall_s > 0 ? static_cast<double>(r.points_run) / r.wall_s : 0.0);
-  if (r.worker_max_rss_kib > 0)
-    std::printf("workers:      peak memory %.1f MB per worker process\n",
-                static_cast<double>(r.worker_max_rss_kib) / 1024.0);
+  if (r.jobs_run > 0)
+    std::printf(
+        "workers:      %lld processes, %d at a time, %.2f s CPU in all; peak memory %.1f MB per "
+        "worker; overhead %.1f ms per point (wall x workers - worker CPU, per point)\n",
+        static_cast<long long>(r.jobs_run), r.jobs, r.worker_cpu_s,
+        static_cast<double>(r.worker_max_rss_kib) / 1024.0,
+        r.points_run > 0 ? 1e3 * (r.wall_s * r.jobs - r.worker_cpu_s) / r.points_run : 0.0);
   for (const auto& f : r.failures) std::printf("failed: %s\n", f.c_str());
   const std::filesystem::path d(dir);
   std::printf("wrote:        %s, %s, %s\n", (d / "results.jsonl").string().c_str(),

@@ -179,6 +179,8 @@ ChildPool::Done ChildPool::reap(size_t index) {
   Done d;
   d.id = r.id;
   d.max_rss_kib = usage.ru_maxrss;
+  d.cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+            1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
   if (!r.buffer.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     d.ok = r.buffer[0] == 'O';
     d.text = r.buffer.substr(1);

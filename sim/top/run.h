@@ -97,6 +97,7 @@ class ChildPool {
     bool ok = false;
     std::string text;         // the result, or the error message
     int64_t max_rss_kib = 0;  // the worker's peak resident memory
+    double cpu_s = 0;         // the worker's user + system CPU time
   };
   bool full() const { return static_cast<int>(m_running.size()) >= m_jobs; }
   bool idle() const { return m_running.empty(); }

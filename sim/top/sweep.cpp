@@ -472,6 +472,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
   const int n_jobs =
       o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   ChildPool pool(n_jobs);
+  outcome.jobs = n_jobs;
   size_t next = 0;
   while (next < jobs.size() || !pool.idle()) {
     while (next < jobs.size() && !pool.full()) {
@@ -500,6 +501,8 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
     }
     const ChildPool::Done d = pool.wait_any();
     outcome.worker_max_rss_kib = std::max(outcome.worker_max_rss_kib, d.max_rss_kib);
+    outcome.worker_cpu_s += d.cpu_s;
+    ++outcome.jobs_run;
     const Job& job = jobs[static_cast<size_t>(d.id)];
     nlohmann::json result;
     std::string error;

@@ -49,6 +49,9 @@ struct SweepOutcome {
   int64_t points_run = 0, points_failed = 0;
   double wall_s = 0;
   int64_t worker_max_rss_kib = 0;     // the largest peak memory of any worker process
+  double worker_cpu_s = 0;            // CPU time of all worker processes
+  int64_t jobs_run = 0;               // worker processes started (simulations + numerics)
+  int jobs = 0;                       // worker processes at a time
   std::vector<std::string> failures;  // "point 3 (m=1, e=2) resnet20: message"
 };
 
