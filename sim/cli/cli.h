@@ -6,7 +6,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace lbsim::cli {
 
@@ -17,6 +18,9 @@ void add_all_commands(CLI::App& app);
 
 void set_exit_code(int code);
 int exit_code();
+
+// --npy-bf16 on every command that reads .npy floats (models/core/npy.h NpyReadOptions::bf16).
+CLI::Option* add_npy_bf16_flag(CLI::App* command, bool& bf16);
 
 }  // namespace lbsim::cli
 

@@ -30,6 +30,12 @@ void add_all_commands(CLI::App& app) {
   for (const auto& e : t) e.second(app);
 }
 
+CLI::Option* add_npy_bf16_flag(CLI::App* command, bool& bf16) {
+  return command->add_flag("--npy-bf16", bf16,
+                           "Read 16-bit integer .npy inputs as bfloat16 bits (PyTorch: "
+                           "t.bfloat16().view(torch.int16).numpy()); float16 .npy needs no flag");
+}
+
 void set_exit_code(int code) { g_exit_code = code; }
 int exit_code() { return g_exit_code; }
 
