@@ -220,9 +220,7 @@ void add_run_command(CLI::App& app) {
   c->add_option("--workload", args->workload,
                 "Model-zoo name, trace file (.yaml/.json) or SCALE-Sim topology (.csv)")
       ->default_val("resnet20");
-  c->add_option("--batch", args->batch,
-                "Batch size (default: the workload's own; 32 for zoo networks)")
-      ->check(CLI::Range(int64_t{1}, int64_t{2147483647}));
+  add_batch_option(c, args->batch, "Batch size (default: the workload's own; 32 for zoo networks)");
   c->add_option("--out", args->out, "Output directory (created)")->default_val("out/run");
   c->add_option("-p,--param", args->params,
                 "Override one architecture key: -p pe_array.rows=16 (repeatable)")

@@ -508,9 +508,8 @@ void add_verify_commands(CLI::App& app) {
                 "Override an architecture key, e.g. -p pe_array.dataflow=ws (repeatable)");
   c->add_option("--workload", args->workload, "Zoo network name or trace/topology file")
       ->default_val("resnet20");
-  c->add_option("--batch", args->batch,
-                "Batch (default: 1 for zoo networks, the file's own for traces)")
-      ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
+  add_batch_option(c, args->batch,
+                   "Batch (default: 1 for zoo networks, the file's own for traces)");
   c->add_option("--layers", args->layers, "Comma-separated layer names (default: see --max-macs)");
   c->add_option("--max-macs", args->max_macs,
                 "Without --layers: take, in order, every conv2d/linear layer whose three GEMMs "
