@@ -15,33 +15,50 @@ namespace lbsim::reports {
 
 ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot) {
   const PlotSet plots = render_plots(in, gnuplot);
-  return ReportFiles{report_json(in), report_md(in, plots), report_html(in, plots), plots.note};
+  return ReportFiles{report_json(in), report_md(in, plots), report_html(in, plots), plots.files,
+                     plots.note};
 }
 
 std::string written_line(const std::string& dir, const ReportFiles& files) {
   const std::filesystem::path out(dir);
-  return fmt::format("wrote:        {}, {}, {}{}\n", (out / "report.json").string(),
+  return fmt::format("wrote:        {}, {}, {}{}{}\n", (out / "report.json").string(),
                      (out / "report.md").string(), (out / "report.html").string(),
+                     files.figures.empty()
+                         ? ""
+                         : fmt::format(", {} ({} figures as SVG and PDF, with data and gnuplot "
+                                       "scripts)",
+                                       (out / "figures").string(), files.figures.size() / 4),
                      files.note.empty() ? "" : " (" + files.note + ")");
 }
 
 void write_reports(const std::string& dir, const ReportFiles& files) {
   const std::filesystem::path out(dir);
+  const std::filesystem::path figures = out / "figures", figures_tmp = out / "figures.tmp-lbsim";
   const std::pair<const char*, const std::string*> items[] = {
       {"report.json", &files.json}, {"report.md", &files.md}, {"report.html", &files.html}};
   std::error_code ec;
   const auto cleanup = [&] {
     for (const auto& [name, text] : items)
       std::filesystem::remove(out / (std::string(name) + ".tmp-lbsim"), ec);
+    std::filesystem::remove_all(figures_tmp, ec);
   };
-  for (const auto& [name, text] : items) {
-    std::ofstream f(out / (std::string(name) + ".tmp-lbsim"), std::ios::binary | std::ios::trunc);
-    f << *text;
+  const auto write = [&](const std::filesystem::path& path, const std::string& text,
+                         const std::filesystem::path& shown) {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << text;
     f.close();
     if (!f) {
       cleanup();
-      throw UserError(fmt::format("{}: error: cannot write", (out / name).string()));
+      throw UserError(fmt::format("{}: error: cannot write", shown.string()));
     }
+  };
+  for (const auto& [name, text] : items)
+    write(out / (std::string(name) + ".tmp-lbsim"), *text, out / name);
+  if (!files.figures.empty()) {
+    std::filesystem::remove_all(figures_tmp, ec);
+    std::filesystem::create_directory(figures_tmp, ec);
+    for (const FigureFile& f : files.figures)
+      write(figures_tmp / f.name, f.bytes, figures / f.name);
   }
   for (const auto& [name, text] : items) {
     std::filesystem::rename(out / (std::string(name) + ".tmp-lbsim"), out / name, ec);
@@ -49,6 +66,15 @@ void write_reports(const std::string& dir, const ReportFiles& files) {
       cleanup();
       throw UserError(
           fmt::format("{}: error: cannot write: {}", (out / name).string(), ec.message()));
+    }
+  }
+  // figures/ belongs to the reports: replaced as a whole (or removed when there are no figures).
+  std::filesystem::remove_all(figures, ec);
+  if (!files.figures.empty()) {
+    std::filesystem::rename(figures_tmp, figures, ec);
+    if (ec) {
+      cleanup();
+      throw UserError(fmt::format("{}: error: cannot write: {}", figures.string(), ec.message()));
     }
   }
 }
