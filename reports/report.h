@@ -87,6 +87,7 @@ struct ReportInput {
   // Derived by build_report_input():
   int64_t pe_rows = 0, pe_cols = 0;
   double clock_mhz = 0;
+  double dram_bytes_per_cycle = 0;  // run.dram_bytes_per_cycle; 0 = not recorded (no DRAM roof)
   std::vector<std::map<std::string, double>> op_energy;  // per row: component -> pJ
   std::vector<LayerPhase> layer_phases;                  // in order of first appearance
   std::vector<std::string> components, phases;           // sorted / in order of first appearance
@@ -106,18 +107,28 @@ struct Plot {
   std::string name, title;
   std::string svg;  // inline <svg> element (no XML prolog), ids prefixed per plot
 };
+// A file of the figures/ directory beside report.html: <name>.tsv, .gp, .svg and .pdf per figure.
+struct FigureFile {
+  std::string name, bytes;
+};
 struct PlotSet {
   std::vector<Plot> plots;
-  std::string note;  // why plots are missing ("" when rendered)
+  std::vector<FigureFile> files;  // figures/ (empty when the plots are not rendered)
+  std::string note;               // why plots are missing ("" when rendered)
 };
-// Renders the plots with `gnuplot` (svg terminal) in a temporary directory that is removed
-// afterwards. A missing gnuplot gives no plots and a note; a gnuplot failure is a UserError.
+// Renders every figure with ONE `gnuplot` process (started without a shell, svg and pdfcairo
+// terminals) in a temporary directory that is removed afterwards. A missing gnuplot gives no
+// plots and a note; a gnuplot failure is a UserError.
 PlotSet render_plots(const ReportInput& in, const std::string& gnuplot = "gnuplot");
-// The gnuplot script and data of one plot (exposed for the tests).
+// The gnuplot script and data of one figure (exposed for the tests). The script is standalone:
+// run in the directory of "<name>.tsv" it writes "<name>.svg" and "<name>.pdf".
 struct PlotSource {
-  std::string name, title, script;  // script reads "<name>.tsv", writes "<name>.svg"
-  std::string data;
+  std::string name, title, script;
+  std::string data;  // tab separated; the first line "# col\tcol..." names the columns (with units)
 };
+// Human labels used by the figures: "sram_ifmap" -> "SRAM (ifmap)", "fwd" -> "forward".
+std::string component_label(const std::string& component);
+std::string phase_label(const std::string& phase);
 std::vector<PlotSource> plot_sources(const ReportInput& in);
 
 std::string report_json(const ReportInput& in);
@@ -126,10 +137,13 @@ std::string report_html(const ReportInput& in, const PlotSet& plots);
 
 struct ReportFiles {
   std::string json, md, html;
-  std::string note;  // the plot note
+  std::vector<FigureFile> figures;  // written to figures/
+  std::string note;                 // the plot note
 };
 ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot = "gnuplot");
-// Writes report.json, report.md, report.html into `dir`, all or nothing (models/core/output.h).
+// Writes report.json, report.md, report.html and the figures/ directory into `dir`, all or nothing
+// (models/core/output.h). figures/ is replaced as a whole, so no figure of an earlier run survives
+// in it.
 // UserError on failure.
 void write_reports(const std::string& dir, const ReportFiles& files);
 // Adds the three files to `set` (committed by the caller, with the run's other outputs); with a
@@ -137,7 +151,7 @@ void write_reports(const std::string& dir, const ReportFiles& files);
 void add_reports(const std::string& dir, const ReportFiles& files, OutputSet* set);
 // The CLI summary line for them: "wrote:        DIR/report.json, DIR/report.md, DIR/report.html"
 // plus " (note)" when plots are missing, and a newline.
-std::string written_line(const std::string& dir, const std::string& plot_note);
+std::string written_line(const std::string& dir, const ReportFiles& files);
 
 // `lbsim report`: the reports of the finished run in `dir` (its stats.json and layers.csv) with
 // `energy` (its actions.csv re-costed with `table`). Taken from the previous dir/report.json when

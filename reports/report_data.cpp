@@ -79,6 +79,8 @@ ReportInput build_report_input(const std::string& stats_json_text,
   in.pe_cols = pe.at("cols").get<int64_t>();
   in.clock_mhz = field(in.run, "clock_mhz", "stats.json").get<double>();
   if (in.clock_mhz <= 0) throw UserError("stats.json: error: clock_mhz must be > 0");
+  if (in.run.contains("dram_bytes_per_cycle") && in.run["dram_bytes_per_cycle"].is_number())
+    in.dram_bytes_per_cycle = in.run["dram_bytes_per_cycle"].get<double>();
 
   // Energy rows are in op order (cost_actions); an op without actions has none.
   in.op_energy.assign(in.rows.size(), {});

@@ -70,10 +70,16 @@ std::string report_html(const ReportInput& in, const PlotSet& plots) {
   // Summary, energy and training tables, then the plots, then the long per-layer table.
   for (size_t i = 0; i + 1 < tables.size(); ++i) s += table_html(tables[i]);
   s += "<h2>Plots</h2>\n";
-  if (plots.plots.empty()) s += fmt::format("<p class=\"note\">{}</p>\n", esc(plots.note));
+  if (plots.plots.empty())
+    s += fmt::format("<p class=\"note\">{}</p>\n", esc(plots.note));
+  else
+    s += "<p class=\"note\">Each figure is also in figures/ beside this page: NAME.svg and "
+         "NAME.pdf, its data NAME.tsv and the gnuplot script NAME.gp that redraws both.</p>\n";
   for (const Plot& p : plots.plots)
-    s += fmt::format("<figure id=\"plot-{}\">\n<figcaption>{}</figcaption>\n{}\n</figure>\n",
-                     p.name, esc(p.title), p.svg);
+    s += fmt::format(
+        "<figure id=\"plot-{}\">\n<figcaption>{}</figcaption>\n{}\n<p class=\"note\">figures/"
+        "{}.svg, .pdf, .tsv, .gp</p>\n</figure>\n",
+        p.name, esc(p.title), p.svg, p.name);
   if (!tables.empty()) s += table_html(tables.back());
   s += "</body>\n</html>\n";
   return s;

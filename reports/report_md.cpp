@@ -43,8 +43,11 @@ std::string report_md(const ReportInput& in, const PlotSet& plots) {
   if (plots.plots.empty()) {
     s += plots.note + "\n";
   } else {
-    s += "Embedded as SVG in report.html:\n\n";
-    for (const Plot& p : plots.plots) s += fmt::format("- {}\n", p.title);
+    s += "Embedded in report.html; each is also in figures/ as NAME.svg and NAME.pdf, with its "
+         "data (NAME.tsv) and the gnuplot script that redraws it (NAME.gp).\n";
+    for (const Plot& p : plots.plots)
+      s += fmt::format("\n### {}\n\n![{}](figures/{}.svg)\n\nfigures/{}.pdf\n", p.title, p.title,
+                       p.name, p.name);
   }
   return s;
 }

@@ -75,7 +75,7 @@ std::vector<Table> report_tables(const ReportInput& in) {
              mb(get("dram_read_bytes").is_number() ? get("dram_read_bytes").get<int64_t>() : 0),
              mb(get("dram_write_bytes").is_number() ? get("dram_write_bytes").get<int64_t>()
                                                     : 0))});
-    t.rows.push_back({"energy", fmt::format("{} uJ", uj(in.energy.total_pj))});
+    t.rows.push_back({"energy", fmt::format("{} µJ", uj(in.energy.total_pj))});
     t.rows.push_back({"energy table", fmt::format("{} ({} nm)", in.energy_table, in.energy_node)});
     if (!in.energy.uncosted.empty()) {
       std::string u;
@@ -87,7 +87,7 @@ std::vector<Table> report_tables(const ReportInput& in) {
   }
   {
     Table t{"Energy by component",
-            {"component", "energy (uJ)", "share (%)"},
+            {"component", "energy (µJ)", "share (%)"},
             {false, true, true},
             {},
             ""};
@@ -102,7 +102,7 @@ std::vector<Table> report_tables(const ReportInput& in) {
   }
   {
     Table t{"Energy by phase",
-            {"phase", "energy (uJ)", "share (%)", "cycles", "share of cycles (%)"},
+            {"phase", "energy (µJ)", "share (%)", "cycles", "share of cycles (%)"},
             {false, true, true, true, true},
             {},
             ""};
@@ -130,7 +130,7 @@ std::vector<Table> report_tables(const ReportInput& in) {
     t.rows.push_back({"iterations", fmt::format("{} ({} per epoch at batch {})", e.iterations,
                                                 e.iterations_per_epoch, e.batch)});
     t.rows.push_back({"iteration time / energy",
-                      fmt::format("{:.9f} s / {} uJ", e.iteration_s, uj(e.iteration_pj))});
+                      fmt::format("{:.9f} s / {} µJ", e.iteration_s, uj(e.iteration_pj))});
     t.rows.push_back({"low-bit training time", duration(e.time_s)});
     t.rows.push_back({"low-bit training energy", fmt::format("{:.6f} J", e.energy_j)});
     if (e.fnt) {
@@ -149,7 +149,7 @@ std::vector<Table> report_tables(const ReportInput& in) {
   {
     Table t{"Per layer x phase",
             {"layer", "phase", "ops", "cycles", "share (%)", "util (%)", "stall", "bound",
-             "DRAM (MB)", "energy (uJ)"},
+             "DRAM (MB)", "energy (µJ)"},
             {false, false, true, true, true, true, true, false, true, true},
             {},
             "bound: memory when stall cycles > compute cycles, else compute."};

@@ -16,14 +16,20 @@ namespace lbsim::reports {
 
 ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot) {
   const PlotSet plots = render_plots(in, gnuplot);
-  return ReportFiles{report_json(in), report_md(in, plots), report_html(in, plots), plots.note};
+  return ReportFiles{report_json(in), report_md(in, plots), report_html(in, plots), plots.files,
+                     plots.note};
 }
 
-std::string written_line(const std::string& dir, const std::string& plot_note) {
+std::string written_line(const std::string& dir, const ReportFiles& files) {
   const std::filesystem::path out(dir);
-  return fmt::format("wrote:        {}, {}, {}{}\n", (out / "report.json").string(),
+  return fmt::format("wrote:        {}, {}, {}{}{}\n", (out / "report.json").string(),
                      (out / "report.md").string(), (out / "report.html").string(),
-                     plot_note.empty() ? "" : " (" + plot_note + ")");
+                     files.figures.empty()
+                         ? ""
+                         : fmt::format(", {} ({} figures as SVG and PDF, with data and gnuplot "
+                                       "scripts)",
+                                       (out / "figures").string(), files.figures.size() / 4),
+                     files.note.empty() ? "" : " (" + files.note + ")");
 }
 
 void write_reports(const std::string& dir, const ReportFiles& files) {
@@ -37,6 +43,9 @@ void add_reports(const std::string& dir, const ReportFiles& files, OutputSet* se
   s.add(out / "report.json", files.json);
   s.add(out / "report.md", files.md);
   s.add(out / "report.html", files.html);
+  std::vector<std::pair<std::string, std::string>> figures;
+  for (const FigureFile& f : files.figures) figures.emplace_back(f.name, f.bytes);
+  s.add_directory(out / "figures", std::move(figures));
   if (!set) own.commit();
 }
 

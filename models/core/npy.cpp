@@ -31,7 +31,7 @@ bool parse_descr(const std::string& descr, DtypeInfo& out) {
   int size = descr[2] - '0';
   if (order == '>') return false;
   if (order != '<' && order != '|' && order != '=') return false;
-  if (kind == 'f' && (size == 4 || size == 8)) {
+  if (kind == 'f' && (size == 2 || size == 4 || size == 8)) {
   } else if ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) {
   } else {
     return false;
@@ -113,7 +113,39 @@ std::string npy_bytes(const std::string& descr, const Shape& shape, const void* 
 
 }  // namespace
 
-NpyArray read_npy(const std::string& path) {
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (man << 13);  // inf, NaN (payload kept)
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);  // rebias 15 -> 127
+  } else if (man == 0) {
+    bits = sign;  // +-0
+  } else {
+    // Subnormal: man x 2^-24, normalised for float (exact: 10 bits fit in 23).
+    int e = -1;
+    uint32_t m = man;
+    while ((m & 0x400u) == 0) {
+      m <<= 1;
+      ++e;
+    }
+    bits = sign | (static_cast<uint32_t>(112 - e) << 23) | ((m & 0x3ffu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+float bf16_to_float(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+NpyArray read_npy(const std::string& path, const NpyReadOptions& options) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, "cannot open file");
   std::vector<unsigned char> buf((std::istreambuf_iterator<char>(f)),
@@ -142,8 +174,9 @@ NpyArray read_npy(const std::string& path) {
     fail(path, "malformed header (needs 'descr', 'fortran_order' and 'shape'): " + header);
   DtypeInfo dt{};
   if (!parse_descr(descr, dt))
-    fail(path, fmt::format("unsupported dtype '{}'; supported: float32, float64, int8/16/32/64, "
-                           "uint8/16/32/64 (little-endian)",
+    fail(path, fmt::format("unsupported dtype '{}'; supported: float16, float32, float64, "
+                           "int8/16/32/64, uint8/16/32/64 (little-endian; bfloat16 as uint16 or "
+                           "int16 bits with --npy-bf16)",
                            descr));
   if (fortran == "True")
     fail(path, "Fortran-order arrays are not supported; save with C order (np.ascontiguousarray)");
@@ -163,13 +196,18 @@ NpyArray read_npy(const std::string& path) {
   if (buf.size() - data_start > need)
     fail(path, fmt::format("{} trailing bytes after the data of shape {}",
                            buf.size() - data_start - need, shape_txt));
-  out.dtype = std::string(1, dt.kind) + std::to_string(dt.size);
+  const bool bf16 = options.bf16 && dt.kind != 'f' && dt.size == 2;
+  out.dtype = bf16 ? "bf16" : std::string(1, dt.kind) + std::to_string(dt.size);
   out.values.resize(static_cast<size_t>(n));
   const unsigned char* p = buf.data() + data_start;
   for (int64_t i = 0; i < n; ++i, p += dt.size) {
     double v = 0;
-    if (dt.kind == 'f') {
-      v = dt.size == 4 ? static_cast<double>(load_le<float>(p)) : load_le<double>(p);
+    if (bf16) {
+      v = static_cast<double>(bf16_to_float(load_le<uint16_t>(p)));
+    } else if (dt.kind == 'f') {
+      v = dt.size == 2   ? static_cast<double>(half_to_float(load_le<uint16_t>(p)))
+          : dt.size == 4 ? static_cast<double>(load_le<float>(p))
+                         : load_le<double>(p);
     } else if (dt.kind == 'i') {
       int64_t x = dt.size == 1   ? load_le<int8_t>(p)
                   : dt.size == 2 ? load_le<int16_t>(p)
@@ -192,8 +230,8 @@ NpyArray read_npy(const std::string& path) {
   return out;
 }
 
-Tensor read_npy_tensor(const std::string& path) {
-  NpyArray a = read_npy(path);
+Tensor read_npy_tensor(const std::string& path, const NpyReadOptions& options) {
+  NpyArray a = read_npy(path, options);
   Tensor t;
   t.shape = a.shape;
   t.data.resize(a.values.size());

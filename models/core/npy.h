@@ -1,9 +1,13 @@
 // NumPy .npy files in and out, so that anyone can check lbsim's numbers from Python.
-// Reads format versions 1.0-3.0, little-endian or byte-order-free dtypes: f4 f8 i1 i2 i4 i8 u1 u2
-// u4 u8, C order only. Every problem (bad magic, truncated data, unsupported dtype, Fortran order,
-// malformed header) is a UserError naming the file; nothing is partially returned.
-// Writers produce version 1.0 files; *_bytes() return a file's bytes for an OutputSet
-// (models/core/output.h, all or nothing), write_npy_*() write one file through it.
+// Reads format versions 1.0-3.0, little-endian or byte-order-free dtypes: f2 f4 f8 i1 i2 i4 i8 u1
+// u2 u4 u8, C order only. float16 (f2, what `tensor.half().numpy()` writes) converts exactly.
+// bfloat16 has no NumPy dtype: PyTorch users save its bits as 16-bit integers
+// (`t.bfloat16().view(torch.int16).numpy()` or `.view(torch.uint16)`); with NpyReadOptions::bf16
+// (the CLI's --npy-bf16) a u2 or i2 array is read as bfloat16 bit patterns, converted exactly
+// (dtype "bf16"); other dtypes are read as usual. Every problem (bad magic, truncated data,
+// unsupported dtype, Fortran order, malformed header) is a UserError naming the file; nothing is
+// partially returned. Writers produce version 1.0 files; *_bytes() return a file's bytes for an
+// OutputSet (models/core/output.h, all or nothing), write_npy_*() write one file through it.
 #pragma once
 
 #include <cstdint>
@@ -16,14 +20,23 @@ namespace lbsim {
 
 struct NpyArray {
   Shape shape;
-  std::string dtype;  // normalised: "f4", "f8", "i1", ..., "u8"
+  std::string dtype;  // normalised: "f2", "f4", "f8", "i1", ..., "u8"; "bf16" (see bf16 below)
   std::vector<double>
       values;  // every element converted exactly to double (i8/u8 beyond 2^53: error)
 };
 
-NpyArray read_npy(const std::string& path);
-// Reads and converts to fp32 (RNE for f8 and large integers), as the quantizers expect.
-Tensor read_npy_tensor(const std::string& path);
+struct NpyReadOptions {
+  bool bf16 = false;  // read u2 / i2 arrays as bfloat16 bit patterns
+};
+
+NpyArray read_npy(const std::string& path, const NpyReadOptions& options = {});
+// Reads and converts to fp32 (RNE for f8 and large integers; f2 and bf16 exactly), as the
+// quantizers expect.
+Tensor read_npy_tensor(const std::string& path, const NpyReadOptions& options = {});
+
+// The exact float value of an IEEE binary16 / a bfloat16 bit pattern (NaN and infinities kept).
+float half_to_float(uint16_t bits);
+float bf16_to_float(uint16_t bits);
 
 std::string npy_f4_bytes(const Shape& shape, const std::vector<float>& data);
 std::string npy_f8_bytes(const Shape& shape, const std::vector<double>& data);

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lbsim {
@@ -18,6 +19,11 @@ class OutputSet {
  public:
   // Adds a file; a second add() of the same path replaces the first.
   void add(const std::filesystem::path& path, std::string contents);
+  // Adds a directory written as a whole: commit() writes `files` (name -> bytes) into
+  // "<dir>.tmp-lbsim/" with the other temporaries, then replaces `dir` by it, so nothing of an
+  // earlier dir survives; an empty list removes dir.
+  void add_directory(const std::filesystem::path& dir,
+                     std::vector<std::pair<std::string, std::string>> files);
   void commit();
   bool empty() const { return m_files.empty(); }
   const std::vector<std::filesystem::path>& paths() const { return m_paths; }
@@ -25,6 +31,8 @@ class OutputSet {
  private:
   std::vector<std::filesystem::path> m_paths;
   std::vector<std::string> m_files;
+  std::vector<std::pair<std::filesystem::path, std::vector<std::pair<std::string, std::string>>>>
+      m_dirs;
 };
 
 // One file through a one-file OutputSet.

@@ -43,9 +43,10 @@ FormatPtr operand_format(const std::string& own, const std::string& own_flag,
   return format_from_flag(shared, "--format");
 }
 
-QTensor quantize_file(const std::string& path, const FormatPtr& f, Role role, uint64_t seed,
-                      uint64_t tensor_id, int reduction_axis) {
-  return quantize_operand(f, read_npy_tensor(path), role, seed, tensor_id, reduction_axis, path);
+QTensor quantize_file(const NpyReadOptions& npy, const std::string& path, const FormatPtr& f,
+                      Role role, uint64_t seed, uint64_t tensor_id, int reduction_axis) {
+  return quantize_operand(f, read_npy_tensor(path, npy), role, seed, tensor_id, reduction_axis,
+                          path);
 }
 
 uint32_t bits_of(float x) {
@@ -133,11 +134,12 @@ nlohmann::json scales_json(const QTensor& q) {
 struct QuantizeArgs {
   std::string format, in, out, codes, scales, role = "activation", dtype = "float32";
   uint64_t seed = 0, tensor_id = 0;
+  NpyReadOptions npy;
 };
 
 void cmd_quantize(const QuantizeArgs& a) {
   FormatPtr f = format_from_flag(a.format, "--format");
-  QTensor q = quantize_file(a.in, f, parse_role(a.role), a.seed, a.tensor_id, -1);
+  QTensor q = quantize_file(a.npy, a.in, f, parse_role(a.role), a.seed, a.tensor_id, -1);
   std::vector<double> v = q.values();
   // Values, codes and scales are written together or not at all.
   OutputSet out;
@@ -156,6 +158,7 @@ struct GemmArgs {
   std::string format, format_a, format_b, a, b, out, engine = "reference", policy = "saturate";
   std::string role_a = "activation", role_b = "weight";
   uint64_t seed = 0;
+  NpyReadOptions npy;
   int acc_bits = 32;
 };
 
@@ -163,8 +166,8 @@ void cmd_gemm(const GemmArgs& g) {
   FormatPtr fa = operand_format(g.format_a, "--format-a", g.format);
   FormatPtr fb = operand_format(g.format_b, "--format-b", g.format);
   // A (M x K) is reduced along axis 1, B (K x N) along axis 0.
-  QTensor qa = quantize_file(g.a, fa, parse_role(g.role_a), g.seed, 0, 1);
-  QTensor qb = quantize_file(g.b, fb, parse_role(g.role_b), g.seed, 1, 0);
+  QTensor qa = quantize_file(g.npy, g.a, fa, parse_role(g.role_a), g.seed, 0, 1);
+  QTensor qb = quantize_file(g.npy, g.b, fb, parse_role(g.role_b), g.seed, 1, 0);
   GemmProblem p = lower_gemm(qa, qb);
   EngineRun run = run_engine(p, accumulator(g.acc_bits, g.policy), g.engine);
   write_npy_f4(g.out, {p.m, p.n}, run.result.c);
@@ -181,6 +184,7 @@ struct ConvArgs {
   std::vector<int64_t> input_hw, kernel;
   int64_t stride = 1, pad = 0;
   uint64_t seed = 0;
+  NpyReadOptions npy;
   int acc_bits = 32;
 };
 
@@ -195,19 +199,19 @@ void cmd_conv(const ConvArgs& c) {
   if (phase == ConvPhase::kFwd) {
     require(c.x, "--x", c.phase);
     require(c.w, "--w", c.phase);
-    first = quantize_file(c.x, operand_format(c.format_x, "--format-x", c.format),
+    first = quantize_file(c.npy, c.x, operand_format(c.format_x, "--format-x", c.format),
                           Role::kActivation, c.seed, 0, -1);
-    second = quantize_file(c.w, operand_format(c.format_w, "--format-w", c.format), Role::kWeight,
-                           c.seed, 1, -1);
+    second = quantize_file(c.npy, c.w, operand_format(c.format_w, "--format-w", c.format),
+                           Role::kWeight, c.seed, 1, -1);
     geo = make_conv_geometry(first.shape, second.shape, c.stride, c.pad);
   } else if (phase == ConvPhase::kDgrad) {
     require(c.e, "--e", c.phase);
     require(c.w, "--w", c.phase);
     if (c.input_hw.size() != 2) throw UserError("error: conv --phase dgrad needs --input-hw H,W");
-    first = quantize_file(c.e, operand_format(c.format_e, "--format-e", c.format), Role::kError,
-                          c.seed, 2, -1);
-    second = quantize_file(c.w, operand_format(c.format_w, "--format-w", c.format), Role::kWeight,
-                           c.seed, 1, -1);
+    first = quantize_file(c.npy, c.e, operand_format(c.format_e, "--format-e", c.format),
+                          Role::kError, c.seed, 2, -1);
+    second = quantize_file(c.npy, c.w, operand_format(c.format_w, "--format-w", c.format),
+                           Role::kWeight, c.seed, 1, -1);
     if (first.shape.size() != 4 || second.shape.size() != 4)
       throw UserError("error: conv dgrad: --e must be (N, Cout, Ho, Wo) and --w (Cout, Cin, R, S)");
     geo = make_conv_geometry({first.shape[0], second.shape[1], c.input_hw[0], c.input_hw[1]},
@@ -216,10 +220,10 @@ void cmd_conv(const ConvArgs& c) {
     require(c.x, "--x", c.phase);
     require(c.e, "--e", c.phase);
     if (c.kernel.size() != 2) throw UserError("error: conv --phase wgrad needs --kernel R,S");
-    first = quantize_file(c.x, operand_format(c.format_x, "--format-x", c.format),
+    first = quantize_file(c.npy, c.x, operand_format(c.format_x, "--format-x", c.format),
                           Role::kActivation, c.seed, 0, -1);
-    second = quantize_file(c.e, operand_format(c.format_e, "--format-e", c.format), Role::kError,
-                           c.seed, 2, -1);
+    second = quantize_file(c.npy, c.e, operand_format(c.format_e, "--format-e", c.format),
+                           Role::kError, c.seed, 2, -1);
     if (first.shape.size() != 4 || second.shape.size() != 4)
       throw UserError("error: conv wgrad: --x must be (N, Cin, H, W) and --e (N, Cout, Ho, Wo)");
     geo = make_conv_geometry(
@@ -247,7 +251,9 @@ void add_numerics_commands(CLI::App& app) {
       app.add_subcommand("quantize", "Quantize a .npy tensor; write dequantized values and codes");
   q->add_option("--format", qa->format, "Number format spec, e.g. mls_m1e2 (see list-types)")
       ->required();
-  q->add_option("--in", qa->in, "Input .npy (float32/float64/int)")->required();
+  q->add_option("--in", qa->in, "Input .npy (float16/32/64, int; bfloat16 with --npy-bf16)")
+      ->required();
+  add_npy_bf16_flag(q, qa->npy.bf16);
   q->add_option("--out", qa->out, "Output .npy of dequantized values")->required();
   q->add_option("--codes", qa->codes, "Also write the raw element codes (.npy, uint8/16/32)");
   q->add_option("--scales", qa->scales, "Also write the tensor and group scales (.json)");
@@ -269,6 +275,7 @@ void add_numerics_commands(CLI::App& app) {
   g->add_option("--a", ga->a, "A: (M, K) .npy")->required();
   g->add_option("--b", ga->b, "B: (K, N) .npy")->required();
   g->add_option("--out", ga->out, "C: (M, N) float32 .npy")->required();
+  add_npy_bf16_flag(g, ga->npy.bf16);
   g->add_option("--role-a", ga->role_a, "Role of A")
       ->check(CLI::IsMember(kRoles))
       ->default_val("activation");
@@ -313,6 +320,7 @@ void add_numerics_commands(CLI::App& app) {
       ->check(CLI::Range(int64_t(0), int64_t(1) << 20))
       ->default_val(0);
   c->add_option("--out", ca->out, "Output .npy (float32)")->required();
+  add_npy_bf16_flag(c, ca->npy.bf16);
   c->add_option("--seed", ca->seed,
                 "Seed of the stochastic-rounding RNG (x, w, e are tensors 0, 1, 2)")
       ->default_val(0);

@@ -83,7 +83,7 @@ void cmd_report(const ReportArgs& a) {
               table.file().c_str(), ops.size());
   std::printf("%s", energy_summary(report, table).c_str());
   std::printf("wrote:        %s, %s\n", out.string().c_str(), out_actions.string().c_str());
-  if (regenerate) std::fputs(reports::written_line(a.run_dir, report_files.note).c_str(), stdout);
+  if (regenerate) std::fputs(reports::written_line(a.run_dir, report_files).c_str(), stdout);
 }
 
 void add_report_command(CLI::App& app) {

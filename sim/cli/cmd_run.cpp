@@ -153,7 +153,7 @@ void cmd_run(const RunArgs& a) {
 
   const std::filesystem::path out(a.out);
   OutputSet files;
-  const std::string plot_note = add_run_outputs(run, table, a.training, out.string(), files);
+  const std::string reports_line = add_run_outputs(run, table, a.training, out.string(), files);
   ensure_output_dir(out);
   files.commit();
   const ArchConfig& arch = run.request.arch;
@@ -164,7 +164,7 @@ void cmd_run(const RunArgs& a) {
   std::printf("%s", energy_summary(energy, table).c_str());
   std::printf("wrote:        %s, %s, %s\n", (out / "actions.csv").string().c_str(),
               (out / "energy.csv").string().c_str(), (out / "energy_actions.csv").string().c_str());
-  std::fputs(reports::written_line(out.string(), plot_note).c_str(), stdout);
+  std::fputs(reports_line.c_str(), stdout);
 }
 
 void add_run_command(CLI::App& app) {
@@ -178,9 +178,7 @@ void add_run_command(CLI::App& app) {
   c->add_option("--workload", args->workload,
                 "Model-zoo name, trace file (.yaml/.json) or SCALE-Sim topology (.csv)")
       ->default_val("resnet20");
-  c->add_option("--batch", args->batch,
-                "Batch size (default: the workload's own; 32 for zoo networks)")
-      ->check(CLI::Range(int64_t{1}, int64_t{2147483647}));
+  add_batch_option(c, args->batch, "Batch size (default: the workload's own; 32 for zoo networks)");
   c->add_option("--out", args->out, "Output directory (created)")->default_val("out/run");
   c->add_option("-p,--param", args->params,
                 "Override one architecture key: -p pe_array.rows=16 (repeatable)")

@@ -53,9 +53,6 @@ std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
       fmt::format("error: --shard '{}': expected K/N with 0 <= K < N (e.g. 0/4)", text));
 }
 
-// The lbsim version recorded in sweep.json (the project version until the build stamps one).
-std::string version() { return "0.1.0"; }
-
 std::string self_exe() {
   std::error_code ec;
   const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -44,6 +44,7 @@ struct VerifyArgs {
   uint64_t seed = 0;
   std::vector<std::string> params;
   bool inject_fault = false;
+  NpyReadOptions npy;
 };
 
 uint32_t bits_of(float x) {
@@ -107,8 +108,8 @@ Tensor transpose2(const Tensor& t) {
   return o;
 }
 
-Tensor load_or_random(const std::string& data_dir, const LayerSpec& l, const char* role,
-                      const Shape& shape, uint64_t seed, bool relu) {
+Tensor load_or_random(const std::string& data_dir, const NpyReadOptions& npy, const LayerSpec& l,
+                      const char* role, const Shape& shape, uint64_t seed, bool relu) {
   std::string path;
   if (!data_dir.empty()) {
     path = fmt::format("{}/{}.{}.npy", data_dir, l.name, role);
@@ -117,7 +118,7 @@ Tensor load_or_random(const std::string& data_dir, const LayerSpec& l, const cha
   } else {
     return relu ? random_relu(shape, seed) : random_normal(shape, seed);
   }
-  Tensor t = read_npy_tensor(path);
+  Tensor t = read_npy_tensor(path, npy);
   if (t.shape != shape)
     throw UserError(fmt::format("{}: error: shape {} does not match layer {}'s {} {}", path,
                                 shape_str(t.shape), l.name, role, shape_str(shape)));
@@ -131,7 +132,8 @@ struct GemmCase : OwnedGemm {
 // Builds the fwd, dgrad and wgrad GEMMs of one layer (only fwd for an inference workload, which
 // has no error tensor).
 std::vector<GemmCase> layer_gemms(const LayerPlan& lp, const ArchConfig& arch, int64_t batch,
-                                  bool training, const std::string& data, uint64_t seed) {
+                                  bool training, const std::string& data, const NpyReadOptions& npy,
+                                  uint64_t seed) {
   const LayerSpec& l = *lp.layer;
   const FormatPtr fw = role_format(l.precision.weight, arch.pe.weight, l.name, "weight");
   const FormatPtr fa =
@@ -166,9 +168,9 @@ std::vector<GemmCase> layer_gemms(const LayerPlan& lp, const ArchConfig& arch, i
                       "do not match its fwd GEMM's M = {}",
                       l.name, batch, geo.ho, geo.wo, fwd_m));
     const QTensor qx =
-        q(fa, load_or_random(data, l, "activation", xs, ix, true), Role::kActivation, ix, -1);
+        q(fa, load_or_random(data, npy, l, "activation", xs, ix, true), Role::kActivation, ix, -1);
     const QTensor qw =
-        q(fw, load_or_random(data, l, "weight", wsh, iw, false), Role::kWeight, iw, -1);
+        q(fw, load_or_random(data, npy, l, "weight", wsh, iw, false), Role::kWeight, iw, -1);
     // The arch's dgrad lowering (mapping.dgrad_lowering), as the timing plan runs it.
     const DgradLowering lowering = arch.mapping.dgrad_lowering;
     const auto conv = [&geo, lowering](ConvPhase ph) {
@@ -178,20 +180,21 @@ std::vector<GemmCase> layer_gemms(const LayerPlan& lp, const ArchConfig& arch, i
     };
     add("fwd", qx, qw, conv(ConvPhase::kFwd));
     if (!training) return out;
-    const QTensor qe = q(fe, load_or_random(data, l, "error", es, ie, false), Role::kError, ie, -1);
+    const QTensor qe =
+        q(fe, load_or_random(data, npy, l, "error", es, ie, false), Role::kError, ie, -1);
     add("dgrad", qe, qw, conv(ConvPhase::kDgrad));
     add("wgrad", qx, qe, conv(ConvPhase::kWgrad));
     return out;
   }
   // linear: x (rows, in), w (out, in), e (rows, out) as PyTorch holds them.
   const int64_t rows = l.rows, in = l.in_channels, o = l.out_channels;
-  const Tensor x = load_or_random(data, l, "activation", {rows, in}, ix, true);
-  const Tensor w = load_or_random(data, l, "weight", {o, in}, iw, false);
+  const Tensor x = load_or_random(data, npy, l, "activation", {rows, in}, ix, true);
+  const Tensor w = load_or_random(data, npy, l, "weight", {o, in}, iw, false);
   const auto gemm = [](const QTensor& a, const QTensor& b) { return lower_gemm(a, b); };
   // fwd y = x w^T: A = x (reduced along in), B = w^T (in x out, reduced along axis 0).
   add("fwd", q(fa, x, Role::kActivation, ix, 1), q(fw, transpose2(w), Role::kWeight, iw, 0), gemm);
   if (!training) return out;
-  const Tensor e = load_or_random(data, l, "error", {rows, o}, ie, false);
+  const Tensor e = load_or_random(data, npy, l, "error", {rows, o}, ie, false);
   // dgrad dx = e w: A = e (rows x out), B = w (out x in).
   add("dgrad", q(fe, e, Role::kError, ie, 1), q(fw, w, Role::kWeight, iw, 0), gemm);
   // wgrad dw^T = x^T e: A = x^T (in x rows), B = e (rows x out).
@@ -336,7 +339,7 @@ void cmd_verify(const VerifyArgs& v) {
 
   std::vector<GemmCase> cases;
   for (const LayerPlan& p : plans) {
-    std::vector<GemmCase> c = layer_gemms(p, arch, wl.batch, wl.training, v.data, v.seed);
+    std::vector<GemmCase> c = layer_gemms(p, arch, wl.batch, wl.training, v.data, v.npy, v.seed);
     for (GemmCase& g : c) cases.push_back(std::move(g));
   }
   int64_t pe_cycles = 0;
@@ -487,15 +490,15 @@ void add_verify_commands(CLI::App& app) {
                 "Override an architecture key, e.g. -p pe_array.dataflow=ws (repeatable)");
   c->add_option("--workload", args->workload, "Zoo network name or trace/topology file")
       ->default_val("resnet20");
-  c->add_option("--batch", args->batch,
-                "Batch (default: 1 for zoo networks, the file's own for traces)")
-      ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
+  add_batch_option(c, args->batch,
+                   "Batch (default: 1 for zoo networks, the file's own for traces)");
   c->add_option("--layers", args->layers, "Comma-separated layer names (default: see --max-macs)");
   c->add_option("--max-macs", args->max_macs,
                 "Without --layers: take, in order, every conv2d/linear layer whose three GEMMs "
                 "fit the remaining budget of this many MACs")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 40))
       ->default_val(2000000);
+  add_npy_bf16_flag(c, args->npy.bf16);
   c->add_option("--data", args->data,
                 "Directory of tracer dumps <layer>.activation/.weight/.error.npy (default: a "
                 "trace's own `tensors:`, else random tensors)");

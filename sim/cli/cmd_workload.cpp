@@ -137,8 +137,7 @@ void cmd_import(const ShowArgs& a) {
 }
 
 void add_batch_flag(CLI::App* c, ShowArgs& a, const std::string& meaning) {
-  c->add_option("--batch", a.batch, meaning)
-      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
+  add_batch_option(c, a.batch, meaning);
 }
 
 void add_workload_commands(CLI::App& app) {

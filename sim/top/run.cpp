@@ -52,7 +52,7 @@ std::string add_run_outputs(const RunOutcome& run, const EnergyTable& table,
   out.add(d / "energy_actions.csv", energy_actions_csv(run.energy));
   if (run.sim.cycle_fidelity) out.add(d / "pe_activity.csv", run.sim.pe_activity.csv());
   reports::add_reports(dir, report_files, &out);
-  return report_files.note;
+  return reports::written_line(dir, report_files);
 }
 
 RunMetrics run_metrics(const RunOutcome& run, const EnergyReport& energy) {

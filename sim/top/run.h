@@ -58,7 +58,7 @@ std::string run_stats_json(const RunOutcome& run);
 
 // Adds the run's files under `dir` to `out` (committed by the caller). The reports are built
 // here, before anything is written (a report error is a UserError with nothing written). Returns
-// the reports' plot note ("" when the plots were drawn).
+// the "wrote: ..." line of the reports (reports::written_line).
 std::string add_run_outputs(const RunOutcome& run, const EnergyTable& table,
                             const reports::TrainingOptions& training, const std::string& dir,
                             OutputSet& out);

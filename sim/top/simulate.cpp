@@ -114,6 +114,7 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
                      {"dataflow", dataflow_name(arch.pe.dataflow)},
                      {"fidelity", r.cycle_fidelity ? "cycle" : "timing"}};
   run["clock_mhz"] = arch.clock_mhz;
+  run["dram_bytes_per_cycle"] = arch.dram.bytes_per_cycle;  // the reports' roofline DRAM roof
   run["workload"] = workload.network;
   run["workload_spec"] = info.workload_spec;
   run["batch"] = workload.batch;

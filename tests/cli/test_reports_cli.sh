@@ -4,7 +4,8 @@
 #  * report.json has schema_version 1 and one op entry per layers.csv row, with the same values;
 #  * energy.csv summed per layer x phase x component gives report.json's per layer x phase energy
 #    and, over everything, its total;
-#  * report.html is self-contained (no src=, only href="#...") with one inline <svg> per plot (5);
+#  * report.html is self-contained (no src=, only href="#...") with one inline <svg> per figure (6;
+#    figures/ is checked by test_figures.sh);
 #  * the whole-training estimate: ceil(dataset / batch) x epochs iterations x the iteration;
 #    the fine-tune (--fnt-run) is costed from a separate fp32 run;
 #  * the same run twice gives byte-identical files;
@@ -75,7 +76,7 @@ assert md.startswith("# lbsim report: resnet20 on ") and "## Energy by component
 print(total)
 PY
 }
-check_reports r1 5 >total1.txt || fail "r1 report checks"
+check_reports r1 6 >total1.txt || fail "r1 report checks"
 
 # Training estimate: ceil(50000 / 32) = 1563 iterations per epoch, x 2 epochs.
 $PY - r1 <<'PY' || fail "training estimate"
@@ -111,7 +112,7 @@ for f in report.json report.md report.html; do
 done
 "$LBSIM" report --energy double.yaml r1 >report.txt
 grep -q 'report.html' report.txt || fail "report does not name the regenerated reports"
-check_reports r1 5 >total2.txt || fail "r1 report checks after re-costing"
+check_reports r1 6 >total2.txt || fail "r1 report checks after re-costing"
 $PY - before.json r1/report.json <<'PY' || fail "re-costed report"
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])

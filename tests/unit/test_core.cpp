@@ -216,6 +216,22 @@ TEST_CASE("OutputSet writes every file or none", "[core][output]") {
     CHECK(temp_files(dir) == 0);
   }
   {
+    // A directory is replaced as a whole: a file of the old one does not survive.
+    std::filesystem::create_directories(dir / "figs");
+    write_output_file(dir / "figs" / "stale.svg", "old");
+    OutputSet s;
+    s.add(dir / "a.txt", "fourth");
+    s.add_directory(dir / "figs", {{"new.svg", "<svg/>"}, {"new.tsv", "x"}});
+    s.commit();
+    CHECK(slurp(dir / "figs" / "new.svg") == "<svg/>");
+    CHECK_FALSE(std::filesystem::exists(dir / "figs" / "stale.svg"));
+    CHECK(temp_files(dir) == 0);
+    OutputSet none;
+    none.add_directory(dir / "figs", {});
+    none.commit();
+    CHECK_FALSE(std::filesystem::exists(dir / "figs"));
+  }
+  {
     write_output_file(dir / "one.txt", "1");
     CHECK(slurp(dir / "one.txt") == "1");
     ensure_output_dir(dir / "x" / "y");

@@ -1,7 +1,11 @@
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "models/core/error.h"
 #include "models/core/npy.h"
@@ -121,4 +125,61 @@ TEST_CASE("a failed write leaves no output file", "[npy]") {
   CHECK_THROWS_AS(write_npy_f4(p, {1}, {1.0f}), UserError);
   std::ifstream f(p);
   CHECK(!f.good());
+}
+
+TEST_CASE("float16 bit patterns convert exactly: every one of the 65536", "[npy]") {
+  // Reference: (-1)^s x man x 2^-24 for subnormals, (-1)^s x (1024 + man) x 2^(exp - 25) else.
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    const double sign = (h & 0x8000) ? -1.0 : 1.0;
+    const float f = half_to_float(static_cast<uint16_t>(h));
+    if (exp == 0x1f) {
+      if (man == 0)
+        CHECK(f == static_cast<float>(sign * INFINITY));
+      else
+        CHECK(std::isnan(f));
+      continue;
+    }
+    const double want =
+        exp == 0 ? sign * std::ldexp(static_cast<double>(man), -24)
+                 : sign * std::ldexp(static_cast<double>(1024 + man), static_cast<int>(exp) - 25);
+    REQUIRE(static_cast<double>(f) == want);
+    CHECK(std::signbit(f) == ((h & 0x8000) != 0));  // -0 stays -0
+  }
+  // bfloat16 is the top half of a float32.
+  CHECK(bf16_to_float(0x3f80) == 1.0f);
+  CHECK(bf16_to_float(0x4049) == 3.140625f);
+  CHECK(bf16_to_float(0x0001) == std::ldexp(1.0f, -133));  // smallest subnormal
+  CHECK(std::isinf(bf16_to_float(0xff80)));
+}
+
+TEST_CASE("npy reads float16, and 16-bit integers as bfloat16 only when asked", "[npy]") {
+  const std::string p = tmp_path("half");
+  // 1.0, -2.5, 65504 (max), 2^-24 (smallest subnormal)
+  const uint16_t h[4] = {0x3c00, 0xc100, 0x7bff, 0x0001};
+  write_raw(p, "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }", bytes_of(h, 8));
+  NpyArray a = read_npy(p);
+  CHECK(a.dtype == "f2");
+  CHECK(a.shape == Shape{2, 2});
+  CHECK(a.values == std::vector<double>{1.0, -2.5, 65504.0, std::ldexp(1.0, -24)});
+  const Tensor t = read_npy_tensor(p, NpyReadOptions{true});  // the flag leaves floats alone
+  CHECK(t.data == std::vector<float>{1.0f, -2.5f, 65504.0f, std::ldexp(1.0f, -24)});
+
+  // bf16 bits 0x3f80 = 1, 0xc020 = -2.5, 0x4049 = 3.140625, 0x0000 = 0 as uint16 and as int16.
+  const uint16_t b[4] = {0x3f80, 0xc020, 0x4049, 0x0000};
+  for (const char* descr : {"<u2", "<i2"}) {
+    write_raw(p, fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': (4,), }}", descr),
+              bytes_of(b, 8));
+    const NpyArray plain = read_npy(p);
+    CHECK(plain.dtype == std::string(descr).substr(1));
+    CHECK(plain.values[0] == 16256.0);  // an integer without the flag
+    const NpyArray bf = read_npy(p, NpyReadOptions{true});
+    CHECK(bf.dtype == "bf16");
+    CHECK(bf.values == std::vector<double>{1.0, -2.5, 3.140625, 0.0});
+  }
+  // Other integer widths are still integers with the flag.
+  const uint8_t u[2] = {7, 9};
+  write_raw(p, "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", bytes_of(u, 2));
+  CHECK(read_npy(p, NpyReadOptions{true}).values == std::vector<double>{7.0, 9.0});
+  std::remove(p.c_str());
 }

@@ -2,6 +2,8 @@
 // the energy-to-op matching, the whole-training estimate, report.json's schema, the HTML/Markdown
 // writers and the gnuplot plots (rendered when gnuplot is installed; a missing gnuplot gives a
 // note). Expected values are derived by hand in the comments.
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -220,38 +222,142 @@ TEST_CASE("Markdown and HTML without gnuplot: tables and a note, nothing externa
   CHECK_THAT(html, Catch::Contains("<td>a,b</td>"));
 }
 
-TEST_CASE("gnuplot plots: five inline SVGs, deterministic, only internal references") {
+TEST_CASE("figures: data files with unit-named columns, human labels, hand-derived values") {
   const ReportInput in = input();
   const std::vector<PlotSource> src = plot_sources(in);
-  REQUIRE(src.size() == 5);
+  REQUIRE(src.size() == 6);
+  // Energy by component, largest first; 37 pJ in all (pJ: the largest is 30 pJ < 1 nJ);
+  // shares 30/37 = 81.081 %, 5/37 = 13.514 %, 2/37 = 5.405 %.
   CHECK(src[0].name == "energy_by_component");
-  // components sorted, uJ = pJ x 1e-6
-  CHECK(src[0].data == "dram\t5e-06\npe_array\t3e-05\nvector_unit\t2e-06\n");
+  CHECK(src[0].data ==
+        "# component\tenergy_pJ\tshare_pct\nPE array\t30\t81.081\nDRAM\t5\t13.514\n"
+        "vector unit\t2\t5.405\n");
+  CHECK_THAT(src[0].script, Catch::Contains("set logscale x"));
+  // By phase x component: fwd = 10 + 5 + 2, dgrad = 20 (components by total: 30, 5, 2).
+  CHECK(src[1].name == "energy_by_phase");
+  CHECK(src[1].data ==
+        "# phase\tpe_array_pJ\tdram_pJ\tvector_unit_pJ\nforward\t10\t5\t2\n"
+        "input gradient (dgrad)\t20\t0\t0\n");
   CHECK(src[2].name == "layer_latency");
-  CHECK(src[2].data == "conv\t200\t0\na,b\t0\t100\n");  // cycles by phase fwd, dgrad
+  CHECK(src[2].data == "# layer\tfwd_cycles\tdgrad_cycles\nconv\t200\t0\na,b\t0\t100\n");
   // conv: 80 / (200 x 4) = 10 %, a,b: 40 / (100 x 4) = 10 %
-  CHECK(src[3].data == "conv\t10.000000\na,b\t10.000000\n");
-  CHECK(src[4].data == "conv\t130\t70\na,b\t100\t0\n");
+  CHECK(
+      src[3].data ==
+      "# "
+      "layer\tutilization_pct\tmacs\tcycles\nconv\t10.000000\t80\t200\na,b\t10.000000\t40\t100\n");
+  // compute: conv 90 + 40, stall 10 + 60
+  CHECK(src[4].data == "# layer\tcompute_cycles\tstall_cycles\nconv\t130\t70\na,b\t100\t0\n");
+  // Roofline: conv/fwd 80 MACs over 40 + 50 + 4 + 5 = 99 DRAM bytes in 200 cycles; a,b/dgrad
+  // moves no DRAM byte (not drawn). stats.json has no dram_bytes_per_cycle: no DRAM roof.
+  CHECK(src[5].name == "roofline");
+  CHECK(src[5].data ==
+        "# layer\tphase\tmacs\tdram_bytes\tcycles\tintensity_macs_per_byte\tmacs_per_cycle\n"
+        "conv\tfwd\t80\t99\t200\t0.808080808\t0.4\n");
+  CHECK_THAT(src[5].title, Catch::Contains("1 layer-phases without DRAM traffic"));
+  CHECK_THAT(src[5].title, Catch::Contains("no DRAM roof"));
+  CHECK_THAT(src[5].script, Catch::Contains("peak = 4 "));
+  for (const PlotSource& p : src) {
+    // Standalone: reads its own data, writes its own SVG and PDF, no shell escapes.
+    CHECK_THAT(p.script, Catch::Contains("\"" + p.name + ".tsv\""));
+    CHECK_THAT(p.script, Catch::Contains("set output \"" + p.name + ".svg\""));
+    CHECK_THAT(p.script, Catch::Contains("set output \"" + p.name + ".pdf\""));
+    CHECK(p.script.find("system(") == std::string::npos);
+    CHECK(p.script.find('`') == std::string::npos);
+  }
+
+  nlohmann::ordered_json stats = nlohmann::ordered_json::parse(stats_json());
+  stats["run"]["dram_bytes_per_cycle"] = 2.5;
+  const ReportInput with_bw = build_report_input(stats.dump(), layers(), energy(),
+                                                 EnergyTable::builtin(), TrainingOptions{}, 2);
+  const PlotSource roof = plot_sources(with_bw)[5];
+  CHECK_THAT(roof.script, Catch::Contains("bw = 2.5 "));
+  CHECK(roof.title.find("no DRAM roof") == std::string::npos);
+}
+
+TEST_CASE("figures of a large network: the 30 largest layers in network order plus the rest") {
+  // 50 layers L1..L50, layer i: i million cycles (all compute), i MACs, fwd only.
+  std::string csv = std::string(layers_csv_header()) + "\n";
+  for (int i = 1; i <= 50; ++i)
+    csv += fmt::format("L{},fwd,gemm,1,1,{},{},1,{},{},0,0.0,0,0,0,0,0,0,0\n", i, i, i, i * 1000000,
+                       i * 1000000);
+  EnergyReport e;
+  const ReportInput in =
+      build_report_input(stats_json(), csv, e, EnergyTable::builtin(), TrainingOptions{}, 0);
+  const std::vector<PlotSource> src = plot_sources(in);
+  // Latency in M cycles (largest 50 M): L21..L50, then 1 + ... + 20 = 210 M cycles.
+  std::string want = "# layer\tfwd_Mcycles\n";
+  for (int i = 21; i <= 50; ++i) want += fmt::format("L{}\t{}\n", i, i);
+  want += "other (20 layers)\t210\n";
+  CHECK(src[2].data == want);
+  CHECK_THAT(src[2].title, Catch::Contains("the 30 largest of 50 layers by cycles"));
+  CHECK_THAT(src[2].script, Catch::Contains("set xlabel \"latency (M cycles)\""));
+  CHECK_THAT(src[3].data, Catch::EndsWith("other (20 layers)\t0.000025\t210\t210000000\n"));
+}
+
+TEST_CASE("figures of a large network with blocks: one bar per block") {
+  // 45 layers stage{1..3}.{0..4}.{conv,bn,relu}, 1000 cycles each: 15 blocks of 3000 cycles.
+  std::string csv = std::string(layers_csv_header()) + "\n";
+  for (int st = 1; st <= 3; ++st)
+    for (int b = 0; b < 5; ++b)
+      for (const char* l : {"conv", "bn", "relu"})
+        csv += fmt::format("stage{}.{}.{},fwd,gemm,1,1,1,1,1,1000,1000,0,0.0,0,0,0,0,0,0,0\n", st,
+                           b, l);
+  const ReportInput in = build_report_input(stats_json(), csv, EnergyReport{},
+                                            EnergyTable::builtin(), TrainingOptions{}, 0);
+  const PlotSource lat = plot_sources(in)[2];
+  std::string want = "# layer\tfwd_cycles\n";
+  for (int st = 1; st <= 3; ++st)
+    for (int b = 0; b < 5; ++b) want += fmt::format("stage{}.{}\t3000\n", st, b);
+  CHECK(lat.data == want);
+  CHECK(lat.title ==
+        "Per-layer latency by phase; 45 layers summed into 15 blocks (name up to its "
+        "last '.')");
+  CHECK_THAT(lat.script, Catch::Contains("set title \"Per-layer latency by phase\\n45 layers"));
+}
+
+TEST_CASE("figure labels: components and phases in words") {
+  CHECK(component_label("sram_ifmap") == "SRAM (ifmap)");
+  CHECK(component_label("pe_array") == "PE array");
+  CHECK(component_label("quant_unit") == "quantisation unit");
+  CHECK(component_label("something") == "something");
+  CHECK(phase_label("fwd") == "forward");
+  CHECK(phase_label("wgrad") == "weight gradient (wgrad)");
+}
+
+TEST_CASE("gnuplot figures: six inline SVGs plus SVG/PDF/data/script files, deterministic") {
+  const ReportInput in = input();
   if (!gnuplot_installed()) {
     WARN("gnuplot is not installed: rendering not tested");
     return;
   }
   const PlotSet a = render_plots(in);
   const PlotSet b = render_plots(in);
-  REQUIRE(a.plots.size() == 5);
+  REQUIRE(a.plots.size() == 6);
+  REQUIRE(a.files.size() == 24);
   CHECK(a.note.empty());
-  for (size_t i = 0; i < 5; ++i) {
+  for (size_t i = 0; i < 6; ++i) {
     CHECK(a.plots[i].svg == b.plots[i].svg);
     CHECK(a.plots[i].svg.rfind("<svg", 0) == 0);
     CHECK(a.plots[i].svg.find("<?xml") == std::string::npos);
   }
+  for (size_t i = 0; i < a.files.size(); ++i) {
+    CHECK(a.files[i].name == b.files[i].name);
+    CHECK(a.files[i].bytes == b.files[i].bytes);  // the PDFs too (fixed CreationDate)
+  }
+  CHECK(a.files[0].name == "energy_by_component.tsv");
+  CHECK(a.files[3].name == "energy_by_component.pdf");
+  CHECK(a.files[3].bytes.rfind("%PDF-", 0) == 0);
+  CHECK_THAT(a.files[3].bytes, Catch::Contains("/CreationDate (D:19700101000000"));
+  CHECK(a.files[2].bytes.rfind("<?xml", 0) == 0);  // the standalone SVG keeps its prolog
   const std::string html = report_html(in, a);
-  CHECK(count(html, "<svg") == 5);
+  CHECK(count(html, "<svg") == 6);
   CHECK(count(html, "src=") == 0);
   CHECK(count(html, "href='#") + count(html, "href=\"#") == count(html, "href="));
   // ids are unique per plot
   CHECK(count(html, "id='p1_gpPt0'") == 1);
-  CHECK(count(html, "id='p5_gpPt0'") == 1);
+  CHECK(count(html, "id='p6_gpPt0'") == 1);
+  CHECK(report_md(in, a).find("![Energy by component (one iteration, log scale)](figures/"
+                              "energy_by_component.svg)") != std::string::npos);
 }
 
 TEST_CASE("write_reports writes three files atomically") {
