@@ -143,6 +143,8 @@ FormatPtr make_format(const YAML::Node& node, const std::string& file,
   return build(type, std::move(opts), where, key_path);
 }
 
+std::vector<std::string> format_spec_names() { return valid_names(); }
+
 std::string describe_format_types() {
   std::string out;
   for (const auto* e : Registry<INumberFormat>::entries()) {

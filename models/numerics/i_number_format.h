@@ -136,5 +136,7 @@ FormatPtr make_format(const YAML::Node& node, const std::string& file, const std
 
 // For list-types: every registered format with its options, defaults, allowed values, meanings.
 std::string describe_format_types();
+// Every name make_format accepts without options: registered types and alias examples, sorted.
+std::vector<std::string> format_spec_names();
 
 }  // namespace lbsim

@@ -17,9 +17,9 @@
 #include "models/mac/datapath_gemm.h"
 #include "models/numerics/conv_lowering.h"
 #include "models/numerics/i_number_format.h"
+#include "models/numerics/operands.h"
 #include "models/reference/reference_gemm.h"
 #include "sim/cli/cli.h"
-#include "sim/modules/random_gemm.h"
 
 namespace lbsim::cli {
 
@@ -33,21 +33,32 @@ FormatPtr format_from_flag(const std::string& spec, const std::string& flag) {
   return make_format(spec, SourceLoc{"<cmdline " + flag + ">"});
 }
 
-// The format for one operand: its own flag when given, else the shared --format.
-FormatPtr operand_format(const std::string& own, const std::string& own_flag,
-                         const std::string& shared) {
-  if (!own.empty()) return format_from_flag(own, own_flag);
-  if (shared.empty())
-    throw UserError(
-        fmt::format("error: no number format for this operand: give --format or {}", own_flag));
-  return format_from_flag(shared, "--format");
+// An operand's own format flag (null when not given; the shared --format applies then).
+FormatPtr own_format(const std::string& own, const std::string& own_flag) {
+  return own.empty() ? nullptr : format_from_flag(own, own_flag);
 }
 
-QTensor quantize_file(const NpyReadOptions& npy, const std::string& path, const FormatPtr& f,
-                      Role role, uint64_t seed, uint64_t tensor_id, int reduction_axis) {
-  return quantize_operand(f, read_npy_tensor(path, npy), role, seed, tensor_id, reduction_axis,
-                          path);
+FormatPtr shared_format(const std::string& spec) {
+  return spec.empty() ? nullptr : format_from_flag(spec, "--format");
 }
+
+// A .npy operand (read now, quantized by prepare_gemm / prepare_conv): messages name the path.
+struct FileOperand {
+  Tensor t;
+  OperandSource src;
+  FileOperand(const std::string& flag, const std::string& path, FormatPtr f,
+              const NpyReadOptions& npy) {
+    src.name = flag;
+    src.what = path;
+    src.format = std::move(f);
+    if (!path.empty()) {
+      t = read_npy_tensor(path, npy);
+      src.tensor = &t;
+    }
+  }
+  FileOperand(const FileOperand&) = delete;
+  FileOperand& operator=(const FileOperand&) = delete;
+};
 
 uint32_t bits_of(float x) {
   uint32_t b;
@@ -118,19 +129,6 @@ void add_accumulator_flags(CLI::App* c, int& bits, std::string& policy) {
       ->default_val("saturate");
 }
 
-nlohmann::json scales_json(const QTensor& q) {
-  nlohmann::json j;
-  j["format"] = q.format->info().name;
-  j["format_options"] = q.format->describe();
-  j["shape"] = q.shape;
-  j["tensor_scale"] = q.tensor_scale;
-  j["group_block"] = q.groups.block;
-  j["group_scale"] = q.group_scale;
-  j["unsigned_int"] = q.unsigned_int;
-  j["role"] = role_name(q.role);
-  return j;
-}
-
 struct QuantizeArgs {
   std::string format, in, out, codes, scales, role = "activation", dtype = "float32";
   uint64_t seed = 0, tensor_id = 0;
@@ -139,7 +137,8 @@ struct QuantizeArgs {
 
 void cmd_quantize(const QuantizeArgs& a) {
   FormatPtr f = format_from_flag(a.format, "--format");
-  QTensor q = quantize_file(a.npy, a.in, f, parse_role(a.role), a.seed, a.tensor_id, -1);
+  QTensor q = quantize_operand(f, read_npy_tensor(a.in, a.npy), parse_role(a.role), a.seed,
+                               a.tensor_id, -1, a.in);
   std::vector<double> v = q.values();
   // Values, codes and scales are written together or not at all.
   OutputSet out;
@@ -158,17 +157,24 @@ struct GemmArgs {
   std::string format, format_a, format_b, a, b, out, engine = "reference", policy = "saturate";
   std::string role_a = "activation", role_b = "weight";
   uint64_t seed = 0;
-  NpyReadOptions npy;
   int acc_bits = 32;
+  NpyReadOptions npy;
 };
 
 void cmd_gemm(const GemmArgs& g) {
-  FormatPtr fa = operand_format(g.format_a, "--format-a", g.format);
-  FormatPtr fb = operand_format(g.format_b, "--format-b", g.format);
-  // A (M x K) is reduced along axis 1, B (K x N) along axis 0.
-  QTensor qa = quantize_file(g.npy, g.a, fa, parse_role(g.role_a), g.seed, 0, 1);
-  QTensor qb = quantize_file(g.npy, g.b, fb, parse_role(g.role_b), g.seed, 1, 0);
-  GemmProblem p = lower_gemm(qa, qb);
+  GemmCall call;
+  call.shared = shared_format(g.format);
+  FileOperand a("--a", g.a, own_format(g.format_a, "--format-a"), g.npy);
+  FileOperand b("--b", g.b, own_format(g.format_b, "--format-b"), g.npy);
+  call.a = a.src;
+  call.b = b.src;
+  call.role_a = parse_role(g.role_a);
+  call.role_b = parse_role(g.role_b);
+  call.seed = g.seed;
+  const OwnedGemm owned = prepare_gemm(call);
+  const GemmProblem& p = owned.p;
+  const QTensor &qa = *owned.a, &qb = *owned.b;
+  const FormatPtr &fa = qa.format, &fb = qb.format;
   EngineRun run = run_engine(p, accumulator(g.acc_bits, g.policy), g.engine);
   write_npy_f4(g.out, {p.m, p.n}, run.result.c);
   std::printf("C = A %s [%s] x B %s [%s]: %lld MACs, %d K-segment(s), engine %s -> %s\n",
@@ -184,56 +190,39 @@ struct ConvArgs {
   std::vector<int64_t> input_hw, kernel;
   int64_t stride = 1, pad = 0;
   uint64_t seed = 0;
-  NpyReadOptions npy;
   int acc_bits = 32;
+  NpyReadOptions npy;
 };
 
-void require(const std::string& value, const std::string& flag, const std::string& phase) {
-  if (value.empty()) throw UserError(fmt::format("error: conv --phase {} needs {}", phase, flag));
-}
-
 void cmd_conv(const ConvArgs& c) {
-  ConvPhase phase = parse_conv_phase(c.phase);
-  QTensor first, second;
-  ConvGeometry geo;
-  if (phase == ConvPhase::kFwd) {
-    require(c.x, "--x", c.phase);
-    require(c.w, "--w", c.phase);
-    first = quantize_file(c.npy, c.x, operand_format(c.format_x, "--format-x", c.format),
-                          Role::kActivation, c.seed, 0, -1);
-    second = quantize_file(c.npy, c.w, operand_format(c.format_w, "--format-w", c.format),
-                           Role::kWeight, c.seed, 1, -1);
-    geo = make_conv_geometry(first.shape, second.shape, c.stride, c.pad);
-  } else if (phase == ConvPhase::kDgrad) {
-    require(c.e, "--e", c.phase);
-    require(c.w, "--w", c.phase);
-    if (c.input_hw.size() != 2) throw UserError("error: conv --phase dgrad needs --input-hw H,W");
-    first = quantize_file(c.npy, c.e, operand_format(c.format_e, "--format-e", c.format),
-                          Role::kError, c.seed, 2, -1);
-    second = quantize_file(c.npy, c.w, operand_format(c.format_w, "--format-w", c.format),
-                           Role::kWeight, c.seed, 1, -1);
-    if (first.shape.size() != 4 || second.shape.size() != 4)
-      throw UserError("error: conv dgrad: --e must be (N, Cout, Ho, Wo) and --w (Cout, Cin, R, S)");
-    geo = make_conv_geometry({first.shape[0], second.shape[1], c.input_hw[0], c.input_hw[1]},
-                             second.shape, c.stride, c.pad);
-  } else {
-    require(c.x, "--x", c.phase);
-    require(c.e, "--e", c.phase);
-    if (c.kernel.size() != 2) throw UserError("error: conv --phase wgrad needs --kernel R,S");
-    first = quantize_file(c.npy, c.x, operand_format(c.format_x, "--format-x", c.format),
-                          Role::kActivation, c.seed, 0, -1);
-    second = quantize_file(c.npy, c.e, operand_format(c.format_e, "--format-e", c.format),
-                           Role::kError, c.seed, 2, -1);
-    if (first.shape.size() != 4 || second.shape.size() != 4)
-      throw UserError("error: conv wgrad: --x must be (N, Cin, H, W) and --e (N, Cout, Ho, Wo)");
-    geo = make_conv_geometry(
-        first.shape, {second.shape[1], first.shape[1], c.kernel[0], c.kernel[1]}, c.stride, c.pad);
-  }
-  const DgradLowering lowering =
+  ConvCall call;
+  call.phase = parse_conv_phase(c.phase);
+  call.shared = shared_format(c.format);
+  const bool fwd = call.phase == ConvPhase::kFwd, dgrad = call.phase == ConvPhase::kDgrad;
+  // Only the phase's operands are read (fwd: x, w; dgrad: e, w; wgrad: x, e).
+  const bool use_x = !dgrad, use_w = fwd || dgrad, use_e = !fwd;
+  FileOperand x("--x", use_x ? c.x : "", use_x ? own_format(c.format_x, "--format-x") : nullptr,
+                c.npy);
+  FileOperand w("--w", use_w ? c.w : "", use_w ? own_format(c.format_w, "--format-w") : nullptr,
+                c.npy);
+  FileOperand e("--e", use_e ? c.e : "", use_e ? own_format(c.format_e, "--format-e") : nullptr,
+                c.npy);
+  call.x = x.src;
+  call.w = w.src;
+  call.e = e.src;
+  call.input_hw = c.input_hw;
+  call.kernel = c.kernel;
+  call.stride = c.stride;
+  call.pad = c.pad;
+  call.seed = c.seed;
+  call.lowering =
       c.dgrad_lowering == "transposed" ? DgradLowering::kTransposed : DgradLowering::kIm2col;
-  GemmProblem p = lower_conv(phase, first, second, geo, lowering);
+  const OwnedConv conv = prepare_conv(call);
+  const GemmProblem& p = conv.gemm.p;
+  const ConvGeometry& geo = conv.geo;
+  const DgradLowering lowering = call.lowering;
   EngineRun run = run_engine(p, accumulator(c.acc_bits, c.policy), c.engine);
-  Tensor y = conv_output(phase, run.result, geo, lowering);
+  Tensor y = conv_output(call.phase, run.result, geo, lowering);
   write_npy_f4(c.out, y.shape, y.data);
   std::printf("conv %s as GEMM M=%lld N=%lld K=%lld (%d K-segment(s)), engine %s -> %s %s\n",
               c.phase.c_str(), static_cast<long long>(p.m), static_cast<long long>(p.n),

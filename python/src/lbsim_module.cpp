@@ -1,0 +1,449 @@
+// _lbsim: the compiled half of the `lbsim` Python package (python/lbsim/__init__.py wraps it).
+//
+// Contract:
+//  * quantize / gemm / conv run the same library calls as `lbsim quantize | gemm | conv`
+//    (models/numerics/operands.h: quantize_operand, prepare_gemm, prepare_conv; the functional
+//    reference models/reference), so equal inputs give equal bits and a bad spec or shape raises
+//    ValueError with the CLI's message text (operands named as the Python arguments: x, w, e).
+//  * Inputs: contiguous float32 arrays are read through the buffer protocol as they are (no
+//    NumPy-side conversion); anything else is converted to C-order float32 first. lbsim's Tensor
+//    owns its data, so each input is copied once into it. Outputs are NumPy arrays that take
+//    ownership of the C++ result vectors (no copy).
+//  * The GIL is released while formats quantize and the reference computes.
+//  * gemm/conv with threads > 1 cut the GEMM into bands of output rows (or columns, whichever
+//    dimension is larger) and run the reference on each band in its own thread, with the whole
+//    problem's K segmentation. Every output element of the reference depends only on its row of A,
+//    its column of B and the segmentation, so the result is bit-identical for any thread count.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "models/arch/arch_loader.h"
+#include "models/core/error.h"
+#include "models/numerics/conv_lowering.h"
+#include "models/numerics/gemm_problem.h"
+#include "models/numerics/i_number_format.h"
+#include "models/numerics/operands.h"
+#include "models/reference/reference_gemm.h"
+
+namespace py = pybind11;
+
+namespace lbsim {
+namespace {
+
+using F32Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// A quantized tensor held by Python (shared with the GemmProblems that use it).
+struct PyQTensor {
+  std::shared_ptr<const QTensor> q;
+};
+
+Tensor to_tensor(const F32Array& a) {
+  Tensor t;
+  t.shape.assign(a.shape(), a.shape() + a.ndim());
+  t.data.resize(static_cast<size_t>(a.size()));
+  if (a.size() > 0) std::memcpy(t.data.data(), a.data(), sizeof(float) * t.data.size());
+  return t;
+}
+
+// A NumPy array owning `v` (moved to the heap, freed with the array).
+template <class T>
+py::array_t<T> owning_array(std::vector<T>&& v, const Shape& shape) {
+  auto* heap = new std::vector<T>(std::move(v));
+  py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+  return py::array_t<T>(dims, heap->data(), owner);
+}
+
+FormatPtr format_arg(const std::string& spec, const std::string& arg) {
+  return make_format(spec, SourceLoc{"<argument " + arg + ">"});
+}
+
+Role role_arg(const std::string& s) { return parse_role(s); }
+
+// Accumulator and the conv dgrad lowering: an arch YAML path, a dict {bits, overflow,
+// dgrad_lowering}, or None (the CLI defaults: 32 bits, saturate, im2col).
+struct AccArgs {
+  AccumulatorSpec acc;
+  DgradLowering lowering = DgradLowering::kIm2col;
+  const ArchConfig* arch = nullptr;
+  ArchConfig arch_storage;
+};
+
+void parse_acc(const py::object& acc, AccArgs& out) {
+  if (acc.is_none()) return;
+  if (py::isinstance<py::str>(acc)) {
+    out.arch_storage = load_arch(acc.cast<std::string>());
+    out.arch = &out.arch_storage;
+    out.acc = out.arch->pe.accumulator;
+    out.lowering = out.arch->mapping.dgrad_lowering;
+    return;
+  }
+  if (!py::isinstance<py::dict>(acc))
+    throw UserError("error: acc must be an arch YAML path, a dict {bits, overflow} or None");
+  for (auto kv : acc.cast<py::dict>()) {
+    const std::string key = py::str(kv.first);
+    if (key == "bits") {
+      const int bits = kv.second.cast<int>();
+      if (bits < 2 || bits > 64)
+        throw UserError("error: acc bits: " + std::to_string(bits) + " is outside [2, 64]");
+      out.acc.acc_bits = bits;
+    } else if (key == "overflow") {
+      const std::string p = py::str(kv.second);
+      if (p != "saturate" && p != "wrap")
+        throw UserError("error: acc overflow: '" + p + "'; allowed: saturate, wrap");
+      out.acc.policy = p == "wrap" ? OverflowPolicy::kWrap : OverflowPolicy::kSaturate;
+    } else if (key == "dgrad_lowering") {
+      const std::string l = py::str(kv.second);
+      if (l != "im2col" && l != "transposed")
+        throw UserError("error: acc dgrad_lowering: '" + l + "'; allowed: im2col, transposed");
+      out.lowering = l == "transposed" ? DgradLowering::kTransposed : DgradLowering::kIm2col;
+    } else {
+      throw UserError("error: acc: unknown key '" + key +
+                      "'; allowed: bits, overflow, dgrad_lowering");
+    }
+  }
+}
+
+// Rows [r0, r1) and columns [c0, c1) of p's output as a problem of their own, with p's K
+// segmentation (so each output element is computed exactly as in p).
+GemmProblem sub_problem(const GemmProblem& p, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  GemmProblem s;
+  s.m = r1 - r0;
+  s.n = c1 - c0;
+  s.k = p.k;
+  s.k_segment = p.k_segment;
+  s.num_segments = p.num_segments;
+  const int64_t k = p.k, S = p.num_segments;
+  s.a.q = p.a.q;
+  s.a.rows = s.m;
+  s.a.cols = k;
+  s.a.codes.assign(p.a.codes.begin() + r0 * k, p.a.codes.begin() + r1 * k);
+  s.a.group.assign(p.a.group.begin() + r0 * k, p.a.group.begin() + r1 * k);
+  s.a_seg_group.assign(p.a_seg_group.begin() + r0 * S, p.a_seg_group.begin() + r1 * S);
+  s.b.q = p.b.q;
+  s.b.rows = k;
+  s.b.cols = s.n;
+  s.b.codes.resize(static_cast<size_t>(k * s.n));
+  s.b.group.resize(static_cast<size_t>(k * s.n));
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t j = 0; j < s.n; ++j) {
+      s.b.codes[kk * s.n + j] = p.b.codes[kk * p.n + c0 + j];
+      s.b.group[kk * s.n + j] = p.b.group[kk * p.n + c0 + j];
+    }
+  s.b_seg_group.resize(static_cast<size_t>(S * s.n));
+  for (int64_t seg = 0; seg < S; ++seg)
+    for (int64_t j = 0; j < s.n; ++j)
+      s.b_seg_group[seg * s.n + j] = p.b_seg_group[seg * p.n + c0 + j];
+  return s;
+}
+
+int default_threads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+// The reference on bands of output rows or columns, one thread per band (see the file comment).
+GemmResult run_reference_threaded(const GemmProblem& p, const AccumulatorSpec& acc, int threads) {
+  const bool by_rows = p.m >= p.n;
+  const int64_t extent = by_rows ? p.m : p.n;
+  // Bands of at least 8 rows/columns: below that the per-band copy of the other operand dominates.
+  const int64_t bands = std::min<int64_t>(threads, extent / 8);
+  if (bands <= 1) return run_reference(p, acc);
+  std::vector<GemmResult> parts(static_cast<size_t>(bands));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(bands));
+  std::vector<int64_t> edge(static_cast<size_t>(bands + 1));
+  for (int64_t b = 0; b <= bands; ++b) edge[b] = extent * b / bands;
+  std::vector<std::thread> pool;
+  for (int64_t b = 0; b < bands; ++b)
+    pool.emplace_back([&, b] {
+      try {
+        const GemmProblem s = by_rows ? sub_problem(p, edge[b], edge[b + 1], 0, p.n)
+                                      : sub_problem(p, 0, p.m, edge[b], edge[b + 1]);
+        parts[b] = run_reference(s, acc);
+      } catch (...) {
+        errors[b] = std::current_exception();
+      }
+    });
+  for (auto& t : pool) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  GemmResult out;
+  out.c.resize(static_cast<size_t>(p.m * p.n));
+  for (int64_t b = 0; b < bands; ++b) {
+    out.acc_overflows += parts[b].acc_overflows;
+    const int64_t lo = edge[b], width = edge[b + 1] - lo;
+    for (int64_t r = 0; r < (by_rows ? width : p.m); ++r)
+      for (int64_t c = 0; c < (by_rows ? p.n : width); ++c) {
+        const int64_t src = r * (by_rows ? p.n : width) + c;
+        const int64_t dst = by_rows ? (lo + r) * p.n + c : r * p.n + lo + c;
+        out.c[dst] = parts[b].c[src];
+      }
+  }
+  return out;
+}
+
+// An operand argument: a float array (quantized by the call) or a QTensor (used as it is).
+struct OperandArg {
+  Tensor t;
+  OperandSource src;
+  OperandArg(const std::string& name, const py::object& obj, const py::object& own_format) {
+    src.name = name;
+    src.what = name;
+    if (obj.is_none()) return;
+    if (py::isinstance<PyQTensor>(obj)) {
+      src.quantized = obj.cast<const PyQTensor&>().q;
+      return;
+    }
+    t = to_tensor(obj.cast<F32Array>());
+    src.tensor = &t;
+    if (!own_format.is_none()) src.format = format_arg(own_format.cast<std::string>(), name);
+  }
+  OperandArg(const OperandArg&) = delete;
+  OperandArg& operator=(const OperandArg&) = delete;
+};
+
+FormatPtr shared_arg(const py::object& format) {
+  return format.is_none() ? nullptr : format_arg(format.cast<std::string>(), "format");
+}
+
+// With an arch and no format of its own, a tensor operand takes the arch's format of its role.
+void arch_default(OperandSource& s, const FormatPtr& shared, const AccArgs& acc, Role role) {
+  if (!acc.arch || s.format || shared || !s.tensor) return;
+  s.format = role == Role::kWeight       ? acc.arch->pe.weight
+             : role == Role::kActivation ? acc.arch->pe.activation
+                                         : acc.arch->pe.error;
+}
+
+py::dict result_dict(GemmResult&& r, const Shape& shape, const GemmProblem& p) {
+  py::dict d;
+  d["out"] = owning_array(std::move(r.c), shape);
+  d["acc_overflows"] = r.acc_overflows;
+  d["m"] = p.m;
+  d["n"] = p.n;
+  d["k"] = p.k;
+  d["k_segments"] = p.num_segments;
+  return d;
+}
+
+py::dict quantize(const py::object& x, const std::string& format, const std::string& role,
+                  uint64_t seed, uint64_t tensor_id, int reduction_axis, bool float64) {
+  const FormatPtr f = format_arg(format, "format");
+  const Role r = role_arg(role);
+  Tensor t = to_tensor(x.cast<F32Array>());
+  auto q = std::make_shared<QTensor>();
+  std::vector<float> values;
+  std::vector<double> values64;
+  {
+    py::gil_scoped_release release;
+    *q = quantize_operand(f, t, r, seed, tensor_id, reduction_axis, "x");
+    values64 = q->values();
+    if (!float64) values.assign(values64.begin(), values64.end());
+  }
+  py::dict d;
+  if (float64)
+    d["values"] = owning_array(std::move(values64), q->shape);
+  else
+    d["values"] = owning_array(std::move(values), q->shape);
+  const int bits = f->info().code_bits;
+  if (bits <= 8) {
+    d["codes"] = owning_array(std::vector<uint8_t>(q->codes.begin(), q->codes.end()), q->shape);
+  } else if (bits <= 16) {
+    d["codes"] = owning_array(std::vector<uint16_t>(q->codes.begin(), q->codes.end()), q->shape);
+  } else {
+    d["codes"] = owning_array(std::vector<uint32_t>(q->codes), q->shape);
+  }
+  d["scales_json"] = scales_json(*q).dump();
+  d["qtensor"] = PyQTensor{q};
+  return d;
+}
+
+py::dict gemm(const py::object& a, const py::object& b, const py::object& format,
+              const py::object& format_a, const py::object& format_b, const std::string& role_a,
+              const std::string& role_b, uint64_t seed, const py::object& acc, int threads) {
+  AccArgs accs;
+  parse_acc(acc, accs);
+  GemmCall call;
+  call.shared = shared_arg(format);
+  call.format_flag_a = "format_a";
+  call.format_flag_b = "format_b";
+  OperandArg oa("a", a, format_a), ob("b", b, format_b);
+  call.a = oa.src;
+  call.b = ob.src;
+  call.role_a = role_arg(role_a);
+  call.role_b = role_arg(role_b);
+  call.seed = seed;
+  arch_default(call.a, call.shared, accs, call.role_a);
+  arch_default(call.b, call.shared, accs, call.role_b);
+  if (threads <= 0) threads = default_threads();
+  OwnedGemm g;
+  GemmResult r;
+  {
+    py::gil_scoped_release release;
+    g = prepare_gemm(call);
+    r = run_reference_threaded(g.p, accs.acc, threads);
+  }
+  return result_dict(std::move(r), {g.p.m, g.p.n}, g.p);
+}
+
+std::vector<int64_t> pair_arg(const py::object& o) {
+  if (o.is_none()) return {};
+  return o.cast<std::vector<int64_t>>();
+}
+
+py::dict conv(const std::string& phase, const py::object& x, const py::object& w,
+              const py::object& e, const py::object& format, const py::object& format_x,
+              const py::object& format_w, const py::object& format_e, const py::object& input_hw,
+              const py::object& kernel, int64_t stride, int64_t pad, uint64_t seed,
+              const py::object& acc, const py::object& dgrad_lowering, int threads) {
+  AccArgs accs;
+  parse_acc(acc, accs);
+  ConvCall call;
+  call.phase = parse_conv_phase(phase);
+  call.shared = shared_arg(format);
+  call.format_flag_x = "format_x";
+  call.format_flag_w = "format_w";
+  call.format_flag_e = "format_e";
+  call.input_hw_name = "input_hw=(H, W)";
+  call.kernel_name = "kernel=(R, S)";
+  const bool fwd = call.phase == ConvPhase::kFwd, dg = call.phase == ConvPhase::kDgrad;
+  const py::object none = py::none();
+  OperandArg ox("x", dg ? none : x, format_x), ow("w", fwd || dg ? w : none, format_w),
+      oe("e", fwd ? none : e, format_e);
+  call.x = ox.src;
+  call.w = ow.src;
+  call.e = oe.src;
+  arch_default(call.x, call.shared, accs, Role::kActivation);
+  arch_default(call.w, call.shared, accs, Role::kWeight);
+  arch_default(call.e, call.shared, accs, Role::kError);
+  call.input_hw = pair_arg(input_hw);
+  call.kernel = pair_arg(kernel);
+  if (stride < 1) throw UserError("error: stride must be >= 1, got " + std::to_string(stride));
+  if (pad < 0) throw UserError("error: pad must be >= 0, got " + std::to_string(pad));
+  call.stride = stride;
+  call.pad = pad;
+  call.seed = seed;
+  call.lowering = accs.lowering;
+  if (!dgrad_lowering.is_none()) {
+    const std::string l = dgrad_lowering.cast<std::string>();
+    if (l != "im2col" && l != "transposed")
+      throw UserError("error: dgrad_lowering: '" + l + "'; allowed: im2col, transposed");
+    call.lowering = l == "transposed" ? DgradLowering::kTransposed : DgradLowering::kIm2col;
+  }
+  if (threads <= 0) threads = default_threads();
+  OwnedConv c;
+  GemmResult r;
+  Tensor y;
+  {
+    py::gil_scoped_release release;
+    c = prepare_conv(call);
+    r = run_reference_threaded(c.gemm.p, accs.acc, threads);
+    y = conv_output(call.phase, r, c.geo, call.lowering);
+  }
+  py::dict d;
+  d["out"] = owning_array(std::move(y.data), y.shape);
+  d["acc_overflows"] = r.acc_overflows;
+  d["m"] = c.gemm.p.m;
+  d["n"] = c.gemm.p.n;
+  d["k"] = c.gemm.p.k;
+  d["k_segments"] = c.gemm.p.num_segments;
+  return d;
+}
+
+// The rank-2 transpose of a quantized tensor: codes and group map transposed, group scales
+// renumbered in the C order of the transposed group grid. Values are those of the transpose.
+PyQTensor transpose(const PyQTensor& in) {
+  const QTensor& q = *in.q;
+  if (q.shape.size() != 2)
+    throw UserError("error: transpose needs a rank-2 QTensor, got shape " + shape_str(q.shape));
+  auto t = std::make_shared<QTensor>(q);
+  const int64_t r = q.shape[0], c = q.shape[1];
+  t->shape = {c, r};
+  t->groups.shape = {c, r};
+  t->groups.block = {q.groups.block[1], q.groups.block[0]};
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = 0; j < c; ++j) t->codes[j * r + i] = q.codes[i * c + j];
+  const int64_t g0 = (r + q.groups.block[0] - 1) / q.groups.block[0];
+  const int64_t g1 = (c + q.groups.block[1] - 1) / q.groups.block[1];
+  if (!q.group_scale.empty())
+    for (int64_t a = 0; a < g0; ++a)
+      for (int64_t b = 0; b < g1; ++b) t->group_scale[b * g0 + a] = q.group_scale[a * g1 + b];
+  return PyQTensor{t};
+}
+
+py::dict format_info(const std::string& spec) {
+  const FormatPtr f = format_arg(spec, "format");
+  const FormatInfo& i = f->info();
+  py::dict d;
+  d["name"] = i.name;
+  d["kind"] = element_kind_name(i.kind);
+  d["code_bits"] = i.code_bits;
+  d["exp_bits"] = i.exp_bits;
+  d["man_bits"] = i.man_bits;
+  d["describe"] = f->describe();
+  return d;
+}
+
+py::dict arch_info(const std::string& path) {
+  const ArchConfig a = load_arch(path);
+  py::dict d;
+  d["name"] = a.name;
+  d["type"] = a.pe.type;
+  py::dict f;
+  f["weight"] = a.pe.weight->info().name;
+  f["activation"] = a.pe.activation->info().name;
+  f["error"] = a.pe.error->info().name;
+  d["formats"] = f;
+  py::dict acc;
+  acc["bits"] = a.pe.accumulator.acc_bits;
+  acc["overflow"] = a.pe.accumulator.policy == OverflowPolicy::kWrap ? "wrap" : "saturate";
+  acc["dgrad_lowering"] = dgrad_lowering_name(a.mapping.dgrad_lowering);
+  d["accumulator"] = acc;
+  return d;
+}
+
+}  // namespace
+}  // namespace lbsim
+
+PYBIND11_MODULE(_lbsim, m) {
+  using namespace lbsim;
+  m.doc() = "lbsim numerics: formats, quantize, bit-exact GEMM and conv (see lbsim/__init__.py)";
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const UserError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+  py::class_<PyQTensor>(m, "QTensor")
+      .def_property_readonly("shape", [](const PyQTensor& t) { return t.q->shape; })
+      .def_property_readonly("format", [](const PyQTensor& t) { return t.q->format->info().name; })
+      .def_property_readonly("role", [](const PyQTensor& t) { return role_name(t.q->role); })
+      .def("values",
+           [](const PyQTensor& t) {
+             const std::vector<double> v = t.q->values();
+             return owning_array(std::vector<float>(v.begin(), v.end()), t.q->shape);
+           })
+      .def("transpose", &transpose);
+  m.def("formats", &format_spec_names);
+  m.def("format_info", &format_info, py::arg("spec"));
+  m.def("arch_info", &arch_info, py::arg("path"));
+  m.def("quantize", &quantize, py::arg("x"), py::arg("format"), py::arg("role"), py::arg("seed"),
+        py::arg("tensor_id"), py::arg("reduction_axis"), py::arg("float64"));
+  m.def("gemm", &gemm, py::arg("a"), py::arg("b"), py::arg("format"), py::arg("format_a"),
+        py::arg("format_b"), py::arg("role_a"), py::arg("role_b"), py::arg("seed"), py::arg("acc"),
+        py::arg("threads"));
+  m.def("conv", &conv, py::arg("phase"), py::arg("x"), py::arg("w"), py::arg("e"),
+        py::arg("format"), py::arg("format_x"), py::arg("format_w"), py::arg("format_e"),
+        py::arg("input_hw"), py::arg("kernel"), py::arg("stride"), py::arg("pad"), py::arg("seed"),
+        py::arg("acc"), py::arg("dgrad_lowering"), py::arg("threads"));
+}
