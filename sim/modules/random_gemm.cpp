@@ -2,37 +2,10 @@
 
 #include <utility>
 
-#include "models/core/error.h"
 #include "models/numerics/random_tensor.h"
 #include "models/numerics/rng.h"
 
 namespace lbsim {
-
-QTensor quantize_operand(const FormatPtr& f, const Tensor& t, Role role, uint64_t seed, uint64_t id,
-                         int axis, const std::string& what) {
-  QuantContext ctx;
-  ctx.role = role;
-  ctx.seed = seed;
-  ctx.tensor_id = id;
-  ctx.reduction_axis = axis;
-  try {
-    return f->quantize(t, ctx);
-  } catch (const UserError& e) {
-    throw UserError(what + ": " + e.what());
-  }
-}
-
-OwnedGemm own_gemm(QTensor a, QTensor b, const GemmLowering& lower, const std::string& what) {
-  OwnedGemm g;
-  g.a = std::make_shared<QTensor>(std::move(a));
-  g.b = std::make_shared<QTensor>(std::move(b));
-  try {
-    g.p = lower(*g.a, *g.b);
-  } catch (const UserError& e) {
-    throw UserError(what + ": " + e.what());
-  }
-  return g;
-}
 
 OwnedGemm random_gemm(const FormatPtr& fa, Role role_a, const FormatPtr& fb, Role role_b, int64_t m,
                       int64_t n, int64_t k, uint64_t seed, uint64_t id) {
