@@ -25,7 +25,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Synthetic error tensors: log-normal magnitudes around this median with this sigma of ln|e|.
 constexpr double kErrorMedian = 1e-3;
-constexpr double kErrorSigmaLn = 2.0;
+constexpr double kErrorSigmaLn = 1.6;
 
 // Training MACs of a layer: its GEMM ops (fwd, dgrad, wgrad as the workload runs them).
 int64_t layer_macs(const LayerSpec& l) {
