@@ -187,8 +187,11 @@ ConvGemmShape conv_gemm_shape(ConvPhase phase, const ConvGeometry& g, DgradLower
   return {g.n * g.h * g.w, g.c_in, g.c_out * g.r * g.s};
 }
 
-GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& second,
-                       const ConvGeometry& geo, DgradLowering dgrad) {
+namespace {
+
+// Operand shapes of a phase against the geometry (UserError naming the operand otherwise).
+void require_phase_shapes(ConvPhase phase, const QTensor& first, const QTensor& second,
+                          const ConvGeometry& geo) {
   const Shape x_shape{geo.n, geo.c_in, geo.h, geo.w};
   const Shape w_shape{geo.c_out, geo.c_in, geo.r, geo.s};
   const Shape e_shape{geo.n, geo.c_out, geo.ho, geo.wo};
@@ -207,6 +210,13 @@ GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& sec
       require_shape(second, e_shape, name, "output error e");
       break;
   }
+}
+
+}  // namespace
+
+GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& second,
+                       const ConvGeometry& geo, DgradLowering dgrad) {
+  require_phase_shapes(phase, first, second, geo);
   const ConvIndex ix = conv_index(phase, geo, dgrad);
   GemmProblem p;
   p.m = ix.shape.m;
@@ -214,6 +224,26 @@ GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& sec
   p.k = ix.shape.k;
   p.a = gather(first, p.m, p.k, [&](int64_t i, int64_t kk) { return ix.a(i, kk); });
   p.b = gather(second, p.k, p.n, [&](int64_t kk, int64_t j) { return ix.b(kk, j); });
+  p.segment();
+  return p;
+}
+
+GemmProblem lower_conv_sampled(ConvPhase phase, const QTensor& first, const QTensor& second,
+                               const ConvGeometry& geo, DgradLowering dgrad,
+                               const std::vector<int64_t>& rows, const std::vector<int64_t>& cols) {
+  require_phase_shapes(phase, first, second, geo);
+  const ConvIndex ix = conv_index(phase, geo, dgrad);
+  for (int64_t r : rows)
+    if (r < 0 || r >= ix.shape.m) throw std::out_of_range("lower_conv_sampled: row out of range");
+  for (int64_t c : cols)
+    if (c < 0 || c >= ix.shape.n)
+      throw std::out_of_range("lower_conv_sampled: column out of range");
+  GemmProblem p;
+  p.m = static_cast<int64_t>(rows.size());
+  p.n = static_cast<int64_t>(cols.size());
+  p.k = ix.shape.k;
+  p.a = gather(first, p.m, p.k, [&](int64_t i, int64_t kk) { return ix.a(rows[i], kk); });
+  p.b = gather(second, p.k, p.n, [&](int64_t kk, int64_t j) { return ix.b(kk, cols[j]); });
   p.segment();
   return p;
 }

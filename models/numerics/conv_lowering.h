@@ -17,6 +17,8 @@
 // Output size: ho = (h + 2*pad - r) / stride + 1 (floor).
 #pragma once
 
+#include <vector>
+
 #include "models/numerics/gemm_problem.h"
 #include "models/numerics/tensor.h"
 
@@ -48,6 +50,13 @@ ConvGemmShape conv_gemm_shape(ConvPhase phase, const ConvGeometry& geo,
 // fwd: (x, w); dgrad: (e, w); wgrad: (x, e). Shapes must match geo (UserError otherwise).
 GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& second,
                        const ConvGeometry& geo, DgradLowering dgrad = DgradLowering::kIm2col);
+// lower_conv's problem restricted to the given rows of A (rows of C) and columns of B (columns of
+// C), all of K: equal to sub_problem(lower_conv(...), rows, cols) without building the rest, for
+// sampling outputs of a convolution too large to lower whole. Indices must be in range [0, M) and
+// [0, N) of conv_gemm_shape (std::out_of_range otherwise).
+GemmProblem lower_conv_sampled(ConvPhase phase, const QTensor& first, const QTensor& second,
+                               const ConvGeometry& geo, DgradLowering dgrad,
+                               const std::vector<int64_t>& rows, const std::vector<int64_t>& cols);
 // GEMM result -> y (n,co,ho,wo) | dx (n,ci,h,w) (via col2im for the im2col lowering) |
 // dw (co,ci,r,s).
 Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry& geo,

@@ -93,6 +93,36 @@ GemmProblem lower_gemm(const QTensor& a, const QTensor& b) {
   return p;
 }
 
+GemmProblem sub_problem(const GemmProblem& p, const std::vector<int64_t>& rows,
+                        const std::vector<int64_t>& cols) {
+  GemmProblem s;
+  s.m = static_cast<int64_t>(rows.size());
+  s.n = static_cast<int64_t>(cols.size());
+  s.k = p.k;
+  s.a.q = p.a.q;
+  s.a.rows = s.m;
+  s.a.cols = p.k;
+  s.a.codes.reserve(static_cast<size_t>(s.m * p.k));
+  s.a.group.reserve(static_cast<size_t>(s.m * p.k));
+  for (int64_t r : rows)
+    for (int64_t kk = 0; kk < p.k; ++kk) {
+      s.a.codes.push_back(p.a.codes.at(static_cast<size_t>(r * p.k + kk)));
+      s.a.group.push_back(p.a.group.at(static_cast<size_t>(r * p.k + kk)));
+    }
+  s.b.q = p.b.q;
+  s.b.rows = p.k;
+  s.b.cols = s.n;
+  s.b.codes.reserve(static_cast<size_t>(p.k * s.n));
+  s.b.group.reserve(static_cast<size_t>(p.k * s.n));
+  for (int64_t kk = 0; kk < p.k; ++kk)
+    for (int64_t c : cols) {
+      s.b.codes.push_back(p.b.codes.at(static_cast<size_t>(kk * p.n + c)));
+      s.b.group.push_back(p.b.group.at(static_cast<size_t>(kk * p.n + c)));
+    }
+  s.segment();
+  return s;
+}
+
 float canonical_nan(float v) {
   if (std::isnan(v)) {
     const uint32_t bits = 0x7FC00000u;

@@ -124,6 +124,13 @@ MacFamily mac_family(const FormatInfo& a, const FormatInfo& b);
 // A (M x K) and B (K x N) rank-2 tensors -> problem. Throws UserError on shape mismatch.
 GemmProblem lower_gemm(const QTensor& a, const QTensor& b);
 
+// The sub-problem of p on the given rows of A (rows of C) and columns of B (columns of C), all of
+// K, segmented anew (segment()): C of the result is C of p at those rows and columns. For
+// sampling outputs of a GEMM too large to run whole. Indices must be in range (not checked
+// beyond std::vector's at()).
+GemmProblem sub_problem(const GemmProblem& p, const std::vector<int64_t>& rows,
+                        const std::vector<int64_t>& cols);
+
 // v unchanged unless it is a NaN (any sign or payload), which becomes the canonical quiet NaN
 // 0x7FC00000 of the contract above; for routes that compute results in host float/double.
 float canonical_nan(float v);

@@ -25,4 +25,14 @@ Tensor random_relu(const Shape& shape, uint64_t seed, double sigma) {
   return t;
 }
 
+Tensor random_signed_log_normal(const Shape& shape, uint64_t seed, double median, double sigma_ln) {
+  Tensor t = random_normal(shape, seed, 1.0);
+  CounterRng sign(seed, 0x7369676eULL);  // "sign"
+  for (size_t i = 0; i < t.data.size(); ++i) {
+    const double mag = median * std::exp(sigma_ln * static_cast<double>(t.data[i]));
+    t.data[i] = static_cast<float>((sign.bits(i) >> 63) != 0 ? -mag : mag);
+  }
+  return t;
+}
+
 }  // namespace lbsim

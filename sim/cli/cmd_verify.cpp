@@ -28,10 +28,10 @@
 #include "models/numerics/random_tensor.h"
 #include "models/reference/reference_gemm.h"
 #include "models/sim_plan/sim_plan.h"
+#include "models/workload/layer_gemms.h"
 #include "models/workload/resolve.h"
 #include "sim/cli/cli.h"
 #include "sim/modules/cycle_array.h"
-#include "sim/modules/random_gemm.h"
 
 namespace lbsim::cli {
 
@@ -79,33 +79,12 @@ LayerPlan plan_layer(const LayerSpec& l, int index) {
   LayerPlan p;
   p.layer = &l;
   p.index = index;
-  if (l.type != LayerType::kConv2d && l.type != LayerType::kLinear) {
-    p.skip = fmt::format("{} layer (no weight GEMMs)", layer_type_name(l.type));
-    return p;
-  }
-  if (l.type == LayerType::kConv2d && (l.groups != 1 || l.dilation_h != 1 || l.dilation_w != 1 ||
-                                       l.stride_h != l.stride_w || l.pad_h != l.pad_w))
-    p.skip = "conv2d with groups, dilation or non-square stride/padding";
+  p.skip = layer_gemms_unsupported(l);
+  if (l.type != LayerType::kConv2d && l.type != LayerType::kLinear) return p;
   for (const Op& op : l.ops)
     if (op.kind == OpKind::kGemm && op.phase == Phase::kFwd) p.macs = 3 * op.m * op.n * op.k;
   if (p.macs == 0 && p.skip.empty()) p.skip = "no fwd GEMM";
   return p;
-}
-
-FormatPtr role_format(const std::string& own, const FormatPtr& arch_default,
-                      const std::string& layer, const char* role) {
-  if (own.empty()) return arch_default;
-  return make_format(own, SourceLoc{fmt::format("<layer {} precision.{}>", layer, role)});
-}
-
-Tensor transpose2(const Tensor& t) {
-  Tensor o;
-  o.shape = {t.shape[1], t.shape[0]};
-  o.data.resize(t.data.size());
-  for (int64_t i = 0; i < t.shape[0]; ++i)
-    for (int64_t j = 0; j < t.shape[1]; ++j)
-      o.data[j * t.shape[0] + i] = t.data[i * t.shape[1] + j];
-  return o;
 }
 
 Tensor load_or_random(const std::string& data_dir, const NpyReadOptions& npy, const LayerSpec& l,
@@ -130,75 +109,36 @@ struct GemmCase : OwnedGemm {
 };
 
 // Builds the fwd, dgrad and wgrad GEMMs of one layer (only fwd for an inference workload, which
-// has no error tensor).
-std::vector<GemmCase> layer_gemms(const LayerPlan& lp, const ArchConfig& arch, int64_t batch,
+// has no error tensor) from its tensors: --data, the trace's `tensors:`, or random.
+std::vector<GemmCase> layer_cases(const LayerPlan& lp, const ArchConfig& arch, int64_t batch,
                                   bool training, const std::string& data, const NpyReadOptions& npy,
                                   uint64_t seed) {
   const LayerSpec& l = *lp.layer;
-  const FormatPtr fw = role_format(l.precision.weight, arch.pe.weight, l.name, "weight");
-  const FormatPtr fa =
-      role_format(l.precision.activation, arch.pe.activation, l.name, "activation");
-  const FormatPtr fe = role_format(l.precision.error, arch.pe.error, l.name, "error");
+  const LayerFormats formats = layer_formats(l, arch.pe);
   const uint64_t s0 = seed * 1000003u + static_cast<uint64_t>(lp.index) * 3u;
-  const uint64_t ix = s0, iw = s0 + 1, ie = s0 + 2;
-  std::vector<GemmCase> out;
-  const auto add = [&](const char* phase, QTensor a, QTensor b, const GemmLowering& lower) {
-    GemmCase g;
-    static_cast<OwnedGemm&>(g) =
-        own_gemm(std::move(a), std::move(b), lower, fmt::format("layer {} {}", l.name, phase));
-    g.layer = l.name;
-    g.phase = phase;
-    out.push_back(std::move(g));
-  };
-  const auto q = [&](const FormatPtr& f, const Tensor& t, Role role, uint64_t id, int axis) {
-    return quantize_operand(f, t, role, seed, id, axis,
-                            fmt::format("{} {}", l.name, role_name(role)));
-  };
+  const TensorIds ids{s0, s0 + 1, s0 + 2};
+  const LayerShapes sh = layer_shapes(l, batch);
   int64_t fwd_m = 0;
   for (const Op& op : l.ops)
     if (op.kind == OpKind::kGemm && op.phase == Phase::kFwd) fwd_m = op.m;
-  if (l.type == LayerType::kConv2d) {
-    const Shape xs{batch, l.in_channels, l.in_h, l.in_w};
-    const Shape wsh{l.out_channels, l.in_channels, l.kernel_h, l.kernel_w};
-    const ConvGeometry geo = make_conv_geometry(xs, wsh, l.stride_h, l.pad_h);
-    const Shape es{batch, l.out_channels, geo.ho, geo.wo};
-    if (batch * geo.ho * geo.wo != fwd_m)
-      throw UserError(
-          fmt::format("error: verify: layer {}: batch {} x {} x {} output positions "
-                      "do not match its fwd GEMM's M = {}",
-                      l.name, batch, geo.ho, geo.wo, fwd_m));
-    const QTensor qx =
-        q(fa, load_or_random(data, npy, l, "activation", xs, ix, true), Role::kActivation, ix, -1);
-    const QTensor qw =
-        q(fw, load_or_random(data, npy, l, "weight", wsh, iw, false), Role::kWeight, iw, -1);
-    // The arch's dgrad lowering (mapping.dgrad_lowering), as the timing plan runs it.
-    const DgradLowering lowering = arch.mapping.dgrad_lowering;
-    const auto conv = [&geo, lowering](ConvPhase ph) {
-      return [ph, &geo, lowering](const QTensor& a, const QTensor& b) {
-        return lower_conv(ph, a, b, geo, lowering);
-      };
-    };
-    add("fwd", qx, qw, conv(ConvPhase::kFwd));
-    if (!training) return out;
-    const QTensor qe =
-        q(fe, load_or_random(data, npy, l, "error", es, ie, false), Role::kError, ie, -1);
-    add("dgrad", qe, qw, conv(ConvPhase::kDgrad));
-    add("wgrad", qx, qe, conv(ConvPhase::kWgrad));
-    return out;
+  if (l.type == LayerType::kConv2d && batch * sh.geo.ho * sh.geo.wo != fwd_m)
+    throw UserError(
+        fmt::format("error: verify: layer {}: batch {} x {} x {} output positions "
+                    "do not match its fwd GEMM's M = {}",
+                    l.name, batch, sh.geo.ho, sh.geo.wo, fwd_m));
+  LayerTensors t;
+  t.x = load_or_random(data, npy, l, "activation", sh.x, ids.x, true);
+  t.w = load_or_random(data, npy, l, "weight", sh.w, ids.w, false);
+  if (training) t.e = load_or_random(data, npy, l, "error", sh.e, ids.e, false);
+  std::vector<GemmCase> out;
+  for (LayerGemm& g :
+       layer_gemms(l, formats, t, training, seed, ids, arch.mapping.dgrad_lowering)) {
+    GemmCase c;
+    c.layer = l.name;
+    c.phase = phase_name(g.phase);
+    static_cast<OwnedGemm&>(c) = std::move(static_cast<OwnedGemm&>(g));
+    out.push_back(std::move(c));
   }
-  // linear: x (rows, in), w (out, in), e (rows, out) as PyTorch holds them.
-  const int64_t rows = l.rows, in = l.in_channels, o = l.out_channels;
-  const Tensor x = load_or_random(data, npy, l, "activation", {rows, in}, ix, true);
-  const Tensor w = load_or_random(data, npy, l, "weight", {o, in}, iw, false);
-  const auto gemm = [](const QTensor& a, const QTensor& b) { return lower_gemm(a, b); };
-  // fwd y = x w^T: A = x (reduced along in), B = w^T (in x out, reduced along axis 0).
-  add("fwd", q(fa, x, Role::kActivation, ix, 1), q(fw, transpose2(w), Role::kWeight, iw, 0), gemm);
-  if (!training) return out;
-  const Tensor e = load_or_random(data, npy, l, "error", {rows, o}, ie, false);
-  // dgrad dx = e w: A = e (rows x out), B = w (out x in).
-  add("dgrad", q(fe, e, Role::kError, ie, 1), q(fw, w, Role::kWeight, iw, 0), gemm);
-  // wgrad dw^T = x^T e: A = x^T (in x rows), B = e (rows x out).
-  add("wgrad", q(fa, transpose2(x), Role::kActivation, ix, 1), q(fe, e, Role::kError, ie, 0), gemm);
   return out;
 }
 
@@ -339,7 +279,7 @@ void cmd_verify(const VerifyArgs& v) {
 
   std::vector<GemmCase> cases;
   for (const LayerPlan& p : plans) {
-    std::vector<GemmCase> c = layer_gemms(p, arch, wl.batch, wl.training, v.data, v.npy, v.seed);
+    std::vector<GemmCase> c = layer_cases(p, arch, wl.batch, wl.training, v.data, v.npy, v.seed);
     for (GemmCase& g : c) cases.push_back(std::move(g));
   }
   int64_t pe_cycles = 0;
@@ -498,10 +438,10 @@ void add_verify_commands(CLI::App& app) {
                 "fit the remaining budget of this many MACs")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 40))
       ->default_val(2000000);
-  add_npy_bf16_flag(c, args->npy.bf16);
   c->add_option("--data", args->data,
                 "Directory of tracer dumps <layer>.activation/.weight/.error.npy (default: a "
                 "trace's own `tensors:`, else random tensors)");
+  add_npy_bf16_flag(c, args->npy.bf16);
   c->add_option("--seed", args->seed, "Seed of the random tensors and stochastic rounding")
       ->default_val(0);
   c->add_option("--out", args->out, "Output directory for verify.json (created)")

@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "models/core/error.h"
 #include "models/numerics/random_tensor.h"
 #include "models/numerics/rng.h"
 

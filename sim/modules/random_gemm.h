@@ -1,9 +1,7 @@
-// Random quantized GEMM problems that own their operand tensors (OwnedGemm and quantize_operand
-// live in models/numerics/operands.h): random fp32 tensors quantized for their roles and lowered
-// as a linear layer. Shared by `lbsim verify` (sim/cli/cmd_verify.cpp) and the cycle-fidelity PE
-// array of `lbsim run` (random operands per tile, sim/modules/cycle_compute.h), so both feed the
-// clocked array the same way. Pure C++ (no SystemC); it lives in sim/ because only these two use
-// it.
+// Random quantized GEMM problems laid out as `lbsim verify` lays out a linear layer, for the
+// cycle-fidelity PE array of `lbsim run` (random operands per tile, sim/modules/cycle_compute.h).
+// Quantizing and lowering go through models/numerics/operands.h like every other GEMM built
+// from tensors. Pure C++ (no SystemC); it lives in sim/ because only the simulator uses it.
 #pragma once
 
 #include <cstdint>

@@ -951,6 +951,50 @@ TEST_CASE("conv: K segments of each lowering, counted without building the opera
   }
 }
 
+TEST_CASE("conv: lower_conv_sampled is sub_problem of lower_conv", "[reference][conv]") {
+  // Odd spatial groups make the segmentation depend on which rows are kept, so re-segmenting the
+  // sampled rows is checked too; codes differ per element so any misplaced element shows.
+  auto i8 = int_format(8);
+  const ConvGeometry g = make_conv_geometry({2, 3, 5, 5}, {4, 3, 3, 3}, 2, 1);
+  const Shape es{g.n, g.c_out, g.ho, g.wo};
+  auto q = [&](const Shape& s) {
+    const GroupMap m{s, Shape{1, 1, 2, 1}};
+    std::vector<uint32_t> codes(static_cast<size_t>(numel(s)));
+    for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<uint32_t>((i * 7) % 200);
+    return make_q(i8, s, codes, m, std::vector<double>(m.num_groups(), 1.0));
+  };
+  const QTensor x = q({2, 3, 5, 5}), w = q({4, 3, 3, 3}), e = q(es);
+  for (DgradLowering l : {DgradLowering::kIm2col, DgradLowering::kTransposed})
+    for (ConvPhase ph : {ConvPhase::kFwd, ConvPhase::kDgrad, ConvPhase::kWgrad}) {
+      const QTensor& first = ph == ConvPhase::kDgrad ? e : x;
+      const QTensor& second = ph == ConvPhase::kWgrad ? e : w;
+      const GemmProblem full = lower_conv(ph, first, second, g, l);
+      const std::vector<int64_t> rows = {0, full.m / 3, full.m - 1}, cols = {1, full.n - 1};
+      const GemmProblem want = sub_problem(full, rows, cols);
+      const GemmProblem got = lower_conv_sampled(ph, first, second, g, l, rows, cols);
+      INFO(conv_phase_name(ph) << " " << dgrad_lowering_name(l));
+      CHECK(got.m == 3);
+      CHECK(got.n == 2);
+      CHECK(got.k == full.k);
+      CHECK(got.a.codes == want.a.codes);
+      CHECK(got.a.group == want.a.group);
+      CHECK(got.b.codes == want.b.codes);
+      CHECK(got.b.group == want.b.group);
+      CHECK(got.k_segment == want.k_segment);
+      CHECK(got.a_seg_group == want.a_seg_group);
+      CHECK(got.b_seg_group == want.b_seg_group);
+      // The sampled outputs are the full GEMM's at those rows and columns.
+      const GemmResult rf = run_reference(full, AccumulatorSpec{}),
+                       rs = run_reference(got, AccumulatorSpec{});
+      for (size_t i = 0; i < rows.size(); ++i)
+        for (size_t j = 0; j < cols.size(); ++j)
+          CHECK(rs.c[i * cols.size() + j] == rf.c[static_cast<size_t>(rows[i] * full.n + cols[j])]);
+    }
+  CHECK_THROWS_AS(lower_conv_sampled(ConvPhase::kFwd, x, w, g, DgradLowering::kIm2col,
+                                     {g.n * g.ho * g.wo}, {0}),
+                  std::out_of_range);
+}
+
 TEST_CASE("conv: geometry and shape errors", "[reference][conv]") {
   CHECK_THAT(user_error_of([] {
                make_conv_geometry({1, 1, 3, 3}, {1, 1, 2, 2}, 0, 0);
