@@ -1154,7 +1154,7 @@ SweepSummary sweep_summary(const SweepTable& table, const SweepSummaryOptions& o
       std::vector<std::string> row = {metrics.drawn[mi].title};
       bool any = false;
       for (const std::string& n : grid[w][mi]) {
-        row.push_back(n.empty() ? "-" : fmt::format("[{}{}](figures/{}{})", n, ext, n, ext));
+        row.push_back(n.empty() ? "-" : fmt::format("[{}](figures/{}{})", ext.substr(1), n, ext));
         any = any || !n.empty();
       }
       if (any) links.rows.push_back(row);

@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 
+#include "models/core/error.h"
 #include "reports/sweep_summary.h"
 
 using namespace lbsim;
@@ -239,8 +240,8 @@ TEST_CASE("summary.md of a hand table: axes, failed run, Pareto tables, figure l
   CHECK(md.find("#### energy vs combined SQNR\n\n" + es) != std::string::npos);
   CHECK(md.find("Also in results.csv (not drawn): cycles.") != std::string::npos);
   CHECK(md.find("figures not drawn: /nonexistent/gnuplot not found") != std::string::npos);
-  CHECK(md.find("[w1-energy-vs-pe_array.rows.gp](figures/w1-energy-vs-pe_array.rows.gp)") !=
-        std::string::npos);
+  CHECK(md.find("| energy | [gp](figures/w1-energy-vs-pe_array.rows.gp) | "
+                "[gp](figures/w1-energy-vs-pe_array.formats.weight.gp) |") != std::string::npos);
   CHECK(s.note.find("not found") != std::string::npos);
   CHECK(md.find("/tmp") == std::string::npos);
 }
@@ -313,6 +314,10 @@ TEST_CASE("many combinations of the other axes are aggregated; zip partners are 
   CHECK(s.md.find("| cols (moves with rows) | 1, 2 | 2 |") != std::string::npos);
   // fmt against its 9 values: rows (with cols) are 2 series.
   CHECK(files.at("w-energy-vs-fmt.tsv").find("\trows=1\trows=2\n") != std::string::npos);
+}
+
+TEST_CASE("a failing gnuplot is a UserError") {
+  CHECK_THROWS_AS(sweep_summary(hand_table(), {"/bin/false", ""}), UserError);
 }
 
 TEST_CASE("gnuplot figures: standalone SVGs parse, carry titles and labels, re-draw equal") {
