@@ -6,21 +6,6 @@
 
 namespace lbsim::reports {
 
-namespace {
-
-std::string cell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else
-      out += c;
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string report_md(const ReportInput& in, const PlotSet& plots) {
   std::string s = fmt::format("# {}\n\n", report_title(in));
   s += fmt::format("Report schema {} (report.json); one iteration unless stated otherwise.\n",
@@ -28,16 +13,7 @@ std::string report_md(const ReportInput& in, const PlotSet& plots) {
   for (const Table& t : report_tables(in)) {
     s += fmt::format("\n## {}\n\n", t.title);
     if (!t.note.empty()) s += t.note + "\n\n";
-    s += "|";
-    for (const std::string& h : t.header) s += " " + cell(h) + " |";
-    s += "\n|";
-    for (size_t i = 0; i < t.header.size(); ++i) s += t.numeric[i] ? " ---: |" : " --- |";
-    s += "\n";
-    for (const auto& row : t.rows) {
-      s += "|";
-      for (const std::string& c : row) s += " " + cell(c) + " |";
-      s += "\n";
-    }
+    s += table_md(t);
   }
   s += "\n## Plots\n\n";
   if (plots.plots.empty()) {

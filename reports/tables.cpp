@@ -165,4 +165,66 @@ std::vector<Table> report_tables(const ReportInput& in) {
   return out;
 }
 
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string table_md(const Table& t) {
+  const auto cell = [](const std::string& c) {
+    std::string out;
+    for (char ch : c) {
+      if (ch == '|')
+        out += "\\|";
+      else
+        out += ch;
+    }
+    return out;
+  };
+  std::string s = "|";
+  for (const std::string& h : t.header) s += " " + cell(h) + " |";
+  s += "\n|";
+  for (size_t i = 0; i < t.header.size(); ++i)
+    s += i < t.numeric.size() && t.numeric[i] ? " ---: |" : " --- |";
+  s += "\n";
+  for (const auto& row : t.rows) {
+    s += "|";
+    for (const std::string& c : row) s += " " + cell(c) + " |";
+    s += "\n";
+  }
+  return s;
+}
+
+std::string table_html(const Table& t) {
+  std::string s = "<table>\n<tr>";
+  for (const std::string& h : t.header) s += "<th>" + html_escape(h) + "</th>";
+  s += "</tr>\n";
+  for (const auto& row : t.rows) {
+    s += "<tr>";
+    for (size_t i = 0; i < row.size(); ++i)
+      s += (i < t.numeric.size() && t.numeric[i] ? "<td class=\"n\">" : "<td>") +
+           html_escape(row[i]) + "</td>";
+    s += "</tr>\n";
+  }
+  return s + "</table>\n";
+}
+
 }  // namespace lbsim::reports

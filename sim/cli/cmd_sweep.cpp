@@ -59,7 +59,8 @@ std::string self_exe() {
   return ec ? std::string("lbsim") : p.string();
 }
 
-void print_outcome(const std::string& what, const SweepOutcome& r, const std::string& dir) {
+void print_outcome(const std::string& what, const SweepOutcome& r, const std::string& dir,
+                   bool summary) {
   std::printf(
       "%s: %lld points in the sweep, %lld in this run: %lld simulated, %lld resumed, %lld "
       "failed; %.2f s (%.2f points/s)\n",
@@ -78,6 +79,9 @@ void print_outcome(const std::string& what, const SweepOutcome& r, const std::st
   const std::filesystem::path d(dir);
   std::printf("wrote:        %s, %s, %s\n", (d / "results.jsonl").string().c_str(),
               (d / "results.csv").string().c_str(), (d / "sweep.json").string().c_str());
+  if (summary)
+    std::printf("wrote:        %s, %s, %s/\n", (d / "summary.md").string().c_str(),
+                (d / "summary.html").string().c_str(), (d / "figures").string().c_str());
   if (r.points_failed > 0) set_exit_code(1);
 }
 
@@ -113,7 +117,7 @@ void cmd_sweep(const SweepArgs& a) {
   o.version = version();
   o.sweep_file_text = text;
   const SweepOutcome r = run_sweep(spec, o);
-  print_outcome("lbsim sweep: " + spec.name, r, a.out);
+  print_outcome("lbsim sweep: " + spec.name, r, a.out, o.summary);
 }
 
 void add_sweep_commands(CLI::App& app) {
@@ -154,7 +158,7 @@ void add_sweep_commands(CLI::App& app) {
   m->add_option("--out", margs->second, "Output directory of the merged sweep")->required();
   m->callback([margs] {
     const SweepOutcome r = merge_sweeps(margs->first, margs->second, true, version());
-    print_outcome("lbsim sweep-merge", r, margs->second);
+    print_outcome("lbsim sweep-merge", r, margs->second, true);
   });
 }
 

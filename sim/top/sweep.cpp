@@ -22,6 +22,7 @@
 #include "models/core/output.h"
 #include "models/energy/energy_table.h"
 #include "models/workload/resolve.h"
+#include "reports/sweep_summary.h"
 #include "sim/top/run.h"
 
 namespace lbsim {
@@ -235,7 +236,7 @@ json manifest(const SweepSpec& spec, const std::vector<std::string>& labels, int
 
 // The final files of a sweep directory from its records (sorted by point).
 void finish_outputs(const fs::path& dir, const json& man, std::vector<std::string> records,
-                    OutputSet& out) {
+                    bool summary, OutputSet& out) {
   std::vector<std::pair<int64_t, std::string>> sorted;
   for (auto& r : records)
     sorted.emplace_back(nlohmann::json::parse(r).at("point").get<int64_t>(), r);
@@ -251,6 +252,21 @@ void finish_outputs(const fs::path& dir, const json& man, std::vector<std::strin
   out.add(dir / kResults, jsonl);
   out.add(dir / kResultsCsv, sweep_results_csv(table));
   out.add(dir / kManifest, man.dump(2) + "\n");
+  if (!summary) return;
+  // The summary says which tensors the SQNR metric used (the first record that states it).
+  reports::SweepSummaryOptions so;
+  for (const auto& line : lines) {
+    const nlohmann::json r = nlohmann::json::parse(line);
+    for (const auto& w : r.at("workloads"))
+      if (so.tensors.empty() && w.contains("numerics") && w.at("numerics").contains("tensors"))
+        so.tensors = w.at("numerics").at("tensors").get<std::string>();
+  }
+  const reports::SweepSummary s = reports::sweep_summary(table, so);
+  out.add(dir / "summary.md", s.md);
+  out.add(dir / "summary.html", s.html);
+  std::vector<std::pair<std::string, std::string>> figures;
+  for (const auto& f : s.figures) figures.emplace_back(f.name, f.contents);
+  out.add_directory(dir / "figures", std::move(figures));
 }
 
 // Adds a record's failed workloads to the outcome ("point 3 (m=1, e=2) resnet20: message").
@@ -562,7 +578,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
   std::vector<std::string> records;
   for (const auto& [i, line] : done) records.push_back(line);
   OutputSet out;
-  finish_outputs(dir, man, records, out);
+  finish_outputs(dir, man, records, o.summary, out);
   out.commit();
   outcome.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return outcome;
@@ -570,7 +586,6 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
 
 SweepOutcome merge_sweeps(const std::vector<std::string>& dirs, const std::string& out_dir,
                           bool summary, const std::string& version) {
-  (void)summary;
   const auto t0 = std::chrono::steady_clock::now();
   if (dirs.empty()) throw UserError("error: sweep-merge needs at least one shard directory");
   nlohmann::json first;
@@ -623,7 +638,7 @@ SweepOutcome merge_sweeps(const std::vector<std::string>& dirs, const std::strin
   std::vector<std::string> lines;
   for (const auto& [i, line] : records) lines.push_back(line);
   OutputSet out;
-  finish_outputs(dir, man, lines, out);
+  finish_outputs(dir, man, lines, summary, out);
   out.commit();
   outcome.points_total = total;
   outcome.points_shard = total;

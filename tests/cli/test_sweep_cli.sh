@@ -90,6 +90,11 @@ done
 "$LBSIM" sweep-merge shard0 shard1 shard2 --out merged >merge.txt || fail "merge: $(cat merge.txt)"
 cmp j1/results.csv merged/results.csv || fail "merged results.csv differs from the local run"
 cmp j1/results.jsonl merged/results.jsonl || fail "merged results.jsonl differs"
+cmp j1/summary.md merged/summary.md || fail "merged summary.md differs"
+cmp j1/summary.html merged/summary.html || fail "merged summary.html differs"
+cmp j1/summary.md j2/summary.md || fail "summary.md differs between --jobs 1 and 2"
+grep -q 'Pareto' j1/summary.md || fail "summary.md lacks the Pareto tables"
+ls j1/figures/*.svg >/dev/null 2>&1 || fail "no SVG figures in j1/figures"
 expect_user_error 'shard 2/3 is missing' m2/results.csv sweep-merge shard0 shard1 --out m2
 expect_user_error 'shard 1 is given twice' m3/results.csv sweep-merge shard0 shard1 shard1 --out m3
 
