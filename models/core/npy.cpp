@@ -204,15 +204,6 @@ NpyArray read_npy(const std::string& path) {
   return out;
 }
 
-Tensor read_npy_tensor(const std::string& path) {
-  NpyArray a = read_npy(path);
-  Tensor t;
-  t.shape = a.shape;
-  t.data.resize(a.values.size());
-  for (size_t i = 0; i < a.values.size(); ++i) t.data[i] = static_cast<float>(a.values[i]);
-  return t;
-}
-
 void write_npy_f4(const std::string& path, const Shape& shape, const std::vector<float>& data) {
   write_file(path, "<f4", shape, data.data(), data.size() * sizeof(float));
 }

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "models/numerics/tensor.h"
+#include "models/core/shape.h"
 
 namespace lbsim {
 
@@ -22,8 +22,8 @@ struct NpyArray {
 };
 
 NpyArray read_npy(const std::string& path);
-// Reads and converts to fp32 (RNE for f8 and large integers), as the quantizers expect.
-Tensor read_npy_tensor(const std::string& path);
+// (read_npy_tensor, the fp32 view the quantizers take, is in models/numerics/tensor.h: core does
+// not depend on numerics.)
 
 void write_npy_f4(const std::string& path, const Shape& shape, const std::vector<float>& data);
 void write_npy_f8(const std::string& path, const Shape& shape, const std::vector<double>& data);

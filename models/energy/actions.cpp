@@ -209,13 +209,6 @@ void buffer_actions(const BufferConfig& buf, int64_t read_bytes, int64_t write_b
   c.add(key("sram_write", p), accesses(write_bytes));
 }
 
-std::string vector_kind(const std::string& op) {
-  if (op.rfind("bn_", 0) == 0 || op.rfind("ln_", 0) == 0 || op.rfind("layer_norm", 0) == 0)
-    return "norm";
-  if (op.rfind("sgd", 0) == 0 || op.rfind("adam", 0) == 0) return "update";
-  return "activation";
-}
-
 }  // namespace
 
 OpActions count_op_actions(const OpWork& op, const ArchConfig& arch) {
@@ -225,7 +218,8 @@ OpActions count_op_actions(const OpWork& op, const ArchConfig& arch) {
   out.op = op.op;
   Counter c;
   if (op.kind == OpKind::kGemm) gemm_actions(op, arch, c);
-  if (op.vector_ops > 0) c.add(key("vector_op", {{"kind", vector_kind(op.op)}}), op.vector_ops);
+  if (op.vector_ops > 0)
+    c.add(key("vector_op", {{"kind", vector_kind_name(op.vector_kind)}}), op.vector_ops);
   // Quantization of the produced tensor.
   const FormatCost& qf = op.kind == OpKind::kGemm ? op.out : op.vec;
   if (op.quant_elements > 0 && op.quant_ops_per_element > 0) {

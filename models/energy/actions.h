@@ -52,8 +52,8 @@
 // {bits=code_bits} per element, quant_max{bits=32} (q - 1 - SR) per element, rng_draw{bits=16} per
 // element when stochastic, quant_scale once per group of the output format (once per op when
 // per-tensor).
-// Vector ops: vector_op{kind} x vector_ops, kind = norm (bn_*, ln_*), update (sgd_*), activation
-// (everything else).
+// Vector ops: vector_op{kind} x vector_ops, kind = the op's declared VectorKind (workload.h:
+// activation | norm | update), never derived from its name.
 #pragma once
 
 #include <cstdint>

@@ -24,15 +24,9 @@ int64_t checked_mul(int64_t a, int64_t b, const char* what) {
   return r;
 }
 
-// Whole bytes of `elements` values of `bits` bits each, rounded up once, with bits held in units
-// of 2^-16 bit as the tiling model does.
+// Bytes of a tensor in DRAM: the tiling model's rule (tensor_bytes, tiling.h).
 int64_t bytes_of(int64_t elements, double bits) {
-  const int64_t q = std::llround(std::ldexp(bits, 16));
-  const I128 units = static_cast<I128>(elements) * q;
-  const I128 bytes = (units + ((I128(1) << 19) - 1)) >> 19;
-  if (bytes > static_cast<I128>(INT64_MAX))
-    throw UserError(fmt::format("sim plan: {} elements of {} bits overflow int64", elements, bits));
-  return static_cast<int64_t>(bytes);
+  return tensor_bytes(elements, bits, "vector op tensor");
 }
 
 Role phase_role(Phase p) { return p == Phase::kFwd ? Role::kActivation : Role::kError; }
@@ -331,6 +325,7 @@ void plan_vector(const ArchConfig& arch, const LayerSpec& layer, const Op& op,
                  FormatCostCache& cache, OpWork& w) {
   w.elements = op.elements;
   w.ops_per_element = op.ops_per_element;
+  w.vector_kind = op.vector_kind;
   if (op.elements < 0 || op.ops_per_element < 0)
     throw UserError(fmt::format("vector op needs elements, ops_per_element >= 0, got {} {}",
                                 op.elements, op.ops_per_element));

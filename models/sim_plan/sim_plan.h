@@ -143,6 +143,7 @@ struct OpWork {
   int64_t folds = 0;           // plan.fold.folds * repeats
   // Vector
   int64_t elements = 0, ops_per_element = 0;
+  VectorKind vector_kind = VectorKind::kActivation;  // as the op declares it (workload.h)
   FormatCost vec;      // the phase's tensor format (weight format for update ops)
   int64_t chunks = 0;  // vector items
   // Both (totals over the whole op; equal to the sum over its work items)
