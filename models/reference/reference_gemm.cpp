@@ -27,6 +27,7 @@
 #include <string>
 
 #include "models/core/error.h"
+#include "models/mac/i_mac_family.h"
 
 namespace lbsim {
 
@@ -431,13 +432,22 @@ void run_fixed(const GemmProblem& p, const AccumulatorSpec& spec, GemmResult& ou
 
 GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc) {
   check_problem(p);
+  return mac_family_for(p.a.q->format->info(), p.b.q->format->info()).run_reference(p, acc);
+}
+
+GemmResult run_float_reference(const GemmProblem& p) {
+  check_problem(p);
   GemmResult out;
   out.c.assign(static_cast<size_t>(p.m * p.n), 0.0f);
-  const MacFamily fam = mac_family(p.a.q->format->info(), p.b.q->format->info());
-  if (fam == MacFamily::kFloat)
-    run_float(p, out);
-  else
-    run_fixed(p, acc, out);
+  run_float(p, out);
+  return out;
+}
+
+GemmResult run_fixed_reference(const GemmProblem& p, const AccumulatorSpec& acc) {
+  check_problem(p);
+  GemmResult out;
+  out.c.assign(static_cast<size_t>(p.m * p.n), 0.0f);
+  run_fixed(p, acc, out);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "models/core/error.h"
+#include "models/mac/i_mac_family.h"
 
 namespace lbsim {
 
@@ -53,21 +54,7 @@ int64_t scale_floor(int64_t x, int64_t num, int64_t den) {
 }
 
 int64_t quant_ops_per_element(const FormatInfo& info, bool stochastic) {
-  int64_t base = 0;
-  switch (info.kind) {
-    case ElementKind::kFloat:
-      if (info.code_bits >= 32) return 0;
-      base = info.code_bits >= 16 ? 1 : 2;
-      break;
-    case ElementKind::kInt:
-    case ElementKind::kLog:
-      base = 2;
-      break;
-    case ElementKind::kMls:
-      base = 3;
-      break;
-  }
-  return base + (stochastic ? 1 : 0);
+  return mac_family_of(info).quant_ops_per_element(info, stochastic);
 }
 
 FormatCost fp32_cost() {
@@ -104,7 +91,7 @@ FormatCost probe_format_cost(const INumberFormat& format, Role role, int64_t ext
   const int64_t groups = q1.groups.num_groups();
   if (groups > 1) {
     c.group_elements = static_cast<double>(2 * l) / static_cast<double>(groups);
-    c.scale_bits = (info.group_scale_pow2 ? 8.0 : 32.0) / c.group_elements;
+    c.scale_bits = info.scale_bits() / c.group_elements;
   }
   c.quant_ops_per_element = quant_ops_per_element(info, c.stochastic);
   return c;
@@ -163,12 +150,12 @@ std::vector<std::pair<size_t, size_t>> training_order(const Workload& w) {
 
 namespace {
 
-// Group-scale bits of one operand tensor from its real group layout (8 per power-of-two scale, 32
-// per fp32 scale, amortised over its elements).
+// Group-scale bits of one operand tensor from its real group layout (FormatInfo::scale_bits() per
+// scale, amortised over its elements).
 void set_group_cost(FormatCost& c, const INumberFormat& f, const GroupMap& m) {
   const int64_t groups = m.num_groups(), elements = numel(m.shape);
   c.group_elements = groups > 1 ? static_cast<double>(elements) / static_cast<double>(groups) : 0;
-  c.scale_bits = groups > 1 ? (f.info().group_scale_pow2 ? 8.0 : 32.0) / c.group_elements : 0.0;
+  c.scale_bits = groups > 1 ? f.info().scale_bits() / c.group_elements : 0.0;
 }
 
 // Conv2d GEMMs: the operands' group layouts on the real tensors and the K segments of the
