@@ -64,14 +64,13 @@ const IMacFamily* find_mac_family(const std::string& name) {
 std::vector<std::string> mac_family_names() { return Registry<IMacFamily>::names(); }
 
 const IMacFamily& mac_family_for(const FormatInfo& a, const FormatInfo& b) {
-  const std::string& named = !a.mac_family.empty() ? a.mac_family : b.mac_family;
-  if (!named.empty()) {
-    const IMacFamily* f = find_mac_family(named);
+  // A format naming no family belongs to its kind's family, so both must name the same one.
+  if (a.mac_family != b.mac_family) cannot_share(a, b);
+  if (!a.mac_family.empty()) {
+    const IMacFamily* f = find_mac_family(a.mac_family);
     if (f == nullptr)
-      throw std::logic_error("format names the unregistered MAC family '" + named + "'");
-    const bool agree = (a.mac_family.empty() || a.mac_family == named) &&
-                       (b.mac_family.empty() || b.mac_family == named);
-    if (!agree || !f->accepts(a.kind) || !f->accepts(b.kind)) cannot_share(a, b);
+      throw std::logic_error("format names the unregistered MAC family '" + a.mac_family + "'");
+    if (!f->accepts(a.kind) || !f->accepts(b.kind)) cannot_share(a, b);
     return *f;
   }
   for (const IMacFamily* f : families())

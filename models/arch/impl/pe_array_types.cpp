@@ -139,8 +139,28 @@ const PeArrayType::Spec kMlsArray = fixed_spec(
     "mls", "MLS: tiny-float elements, intra-group fixed point, inter-group fp32", "mls_m1e2",
     "mls_m1e2", "mls_m1e2", kMls, "intra-group fixed point, inter-group fp32 sum");
 
+// The mx family's arrays (OCP MX v1.0 and NVFP4 block formats): FP elements are kMls codes, MXINT8
+// kInt; every format they take names the mx family.
+const std::vector<ElementKind> kMxKinds = {ElementKind::kMls, ElementKind::kInt};
+PeArrayType::Spec mx_spec(const std::string& name, const std::string& description,
+                          const std::string& w, const std::string& a, const std::string& e) {
+  return {name,     description,
+          w,        a,
+          e,        kMxKinds,
+          kMxKinds, kMxKinds,
+          "mx",     "exact integer sum per block, block scales, fp32 sum of block results"};
+}
+const PeArrayType::Spec kMxArray =
+    mx_spec("mx", "OCP MX: MXFP8 E4M3 weights/activations, E5M2 errors; exact block dot products",
+            "mxfp8_e4m3", "mxfp8_e4m3", "mxfp8_e5m2");
+const PeArrayType::Spec kNvfp4Array =
+    mx_spec("nvfp4", "NVFP4: E2M1 blocks of 16 with E4M3 block scales and an fp32 tensor scale",
+            "nvfp4", "nvfp4", "nvfp4");
+
 }  // namespace
 
+LBSIM_REGISTER(IPeArrayType, kMxArray.name, kMxArray.description, maker(kMxArray))
+LBSIM_REGISTER(IPeArrayType, kNvfp4Array.name, kNvfp4Array.description, maker(kNvfp4Array))
 LBSIM_REGISTER(IPeArrayType, kFp32.name, kFp32.description, maker(kFp32))
 LBSIM_REGISTER(IPeArrayType, kFp16.name, kFp16.description, maker(kFp16))
 LBSIM_REGISTER(IPeArrayType, kBf16.name, kBf16.description, maker(kBf16))
