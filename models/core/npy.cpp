@@ -230,15 +230,6 @@ NpyArray read_npy(const std::string& path, const NpyReadOptions& options) {
   return out;
 }
 
-Tensor read_npy_tensor(const std::string& path, const NpyReadOptions& options) {
-  NpyArray a = read_npy(path, options);
-  Tensor t;
-  t.shape = a.shape;
-  t.data.resize(a.values.size());
-  for (size_t i = 0; i < a.values.size(); ++i) t.data[i] = static_cast<float>(a.values[i]);
-  return t;
-}
-
 std::string npy_f4_bytes(const Shape& shape, const std::vector<float>& data) {
   return npy_bytes("<f4", shape, data.data(), data.size() * sizeof(float));
 }

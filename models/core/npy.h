@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "models/numerics/tensor.h"
+#include "models/core/shape.h"
 
 namespace lbsim {
 
@@ -30,9 +30,8 @@ struct NpyReadOptions {
 };
 
 NpyArray read_npy(const std::string& path, const NpyReadOptions& options = {});
-// Reads and converts to fp32 (RNE for f8 and large integers; f2 and bf16 exactly), as the
-// quantizers expect.
-Tensor read_npy_tensor(const std::string& path, const NpyReadOptions& options = {});
+// (read_npy_tensor, the fp32 view the quantizers take, is in models/numerics/tensor.h: core does
+// not depend on numerics.)
 
 // The exact float value of an IEEE binary16 / a bfloat16 bit pattern (NaN and infinities kept).
 float half_to_float(uint16_t bits);

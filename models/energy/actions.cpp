@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "models/core/error.h"
+#include "models/mac/i_mac_family.h"
 #include "models/numerics/i_number_format.h"
 
 namespace lbsim {
@@ -119,84 +120,21 @@ const FormatInfo& info_of(const std::string& name) {
   return it->second->info();
 }
 
-int ceil_log2(int64_t v) {  // smallest s with 2^s >= v (v >= 1)
-  int s = 0;
-  while ((int64_t{1} << s) < v) ++s;
-  return s;
-}
-
-const ActionKey kFp32Mul = key("fp_mul", {{"e", "8"}, {"m", "23"}});
-constexpr int kFp32Significand = 24;
-const ActionKey kFp32Add = key("fp_add", {{"e", "8"}, {"m", "23"}});
-
+// The PE-array actions of a GEMM op are its MAC family's (IMacFamily::gemm_actions).
 void gemm_actions(const OpWork& op, const ArchConfig& arch, Counter& c) {
-  const FormatInfo& fa = info_of(op.a.name);
-  const FormatInfo& fb = info_of(op.b.name);
-  const int64_t macs = op.macs;
-  const int64_t outputs = op.m * op.n * op.groups * op.samples;
-  const bool mls = fa.kind == ElementKind::kMls || fb.kind == ElementKind::kMls;
-  if (fa.kind == ElementKind::kFloat && fb.kind == ElementKind::kFloat) {
-    const int e = std::max(fa.exp_bits, fb.exp_bits), m = std::max(fa.man_bits, fb.man_bits);
-    const int sa = fa.man_bits + 1, sb = fb.man_bits + 1;
-    if (sa + sb <= kFp32Significand) {  // exact product: no normalise / round stage
-      c.add(key("int_mul", {{"a_bits", num(std::max(sa, sb))}, {"b_bits", num(std::min(sa, sb))}}),
-            macs);
-      c.add(key("exp_add", {{"bits", num(e + 1)}}), macs);
-    } else {
-      c.add(key("fp_mul", {{"e", num(e)}, {"m", num(m)}}), macs);
-    }
-    c.add(kFp32Add, macs);
-    c.add(key("acc_update", {{"bits", "32"}}), macs);
-    if (fa.code_bits < 32 || fb.code_bits < 32) c.add(kFp32Mul, outputs);
-  } else {
-    // An MLS unit built for wider mantissas (pe_array.mls_unit_mantissa_bits) has that width.
-    const int unit_m = arch.pe.mls_unit_mantissa_bits;
-    auto sig = [unit_m](const FormatInfo& f) -> int {
-      if (f.kind == ElementKind::kInt) return f.code_bits;
-      if (f.kind == ElementKind::kLog) return 1;
-      return std::max(f.man_bits, unit_m) + 1;
-    };
-    auto expo = [](const FormatInfo& f) -> int {
-      if (f.kind == ElementKind::kInt) return 0;
-      if (f.kind == ElementKind::kLog) return f.code_bits - 1;
-      return f.exp_bits;
-    };
-    const int sa = sig(fa), sb = sig(fb), xa = expo(fa), xb = expo(fb);
-    const int64_t w = arch.pe.accumulator.acc_bits;
-    if (sa > 1 && sb > 1) c.add(key("int_mul", {{"a_bits", num(sa)}, {"b_bits", num(sb)}}), macs);
-    if (xa > 0 && xb > 0) c.add(key("exp_add", {{"bits", num(std::max(xa, xb) + 1)}}), macs);
-    if (xa > 0 || xb > 0) {
-      const int64_t range =
-          (xa > 0 ? (int64_t{1} << xa) - 1 : 0) + (xb > 0 ? (int64_t{1} << xb) - 1 : 0);
-      const int bits = (sa > 1 && sb > 1) ? sa + sb : std::max(sa, sb);
-      c.add(key("shift", {{"bits", num(bits)}, {"stages", num(ceil_log2(range + 1))}}), macs);
-    }
-    c.add(key("int_add", {{"bits", num(w)}}), macs);
-    c.add(key("acc_update", {{"bits", num(w)}}), macs);
-    const int64_t per_output = op.k_segments;  // from the lowering (sim_plan.h)
-    const int64_t segments = outputs * per_output;
-    c.add(key("group_end_convert", {{"bits", num(w)}}), segments);
-    if (op.a.group_elements > 0 || op.b.group_elements > 0) {
-      if (fa.group_scale_pow2 && fb.group_scale_pow2)
-        c.add(key("exp_add", {{"bits", "8"}}), segments);
-      else
-        c.add(kFp32Mul, segments);
-    }
-    if (per_output > 1) c.add(kFp32Add, segments);
-    c.add(kFp32Mul, outputs);
-  }
-  auto reg_bits = [&](const FormatInfo& f) -> int64_t {  // operand register width
-    return f.kind == ElementKind::kMls
-               ? f.code_bits + std::max(0, arch.pe.mls_unit_mantissa_bits - f.man_bits)
-               : f.code_bits;
-  };
-  c.add(key("pe_register_bits"), macs * (reg_bits(fa) + reg_bits(fb)));
-  auto either = [&](ElementKind k) { return fa.kind == k || fb.kind == k; };
-  const std::string family = mls                         ? "mls"
-                             : either(ElementKind::kLog) ? "log"
-                             : either(ElementKind::kInt) ? "int"
-                                                         : "float";
-  c.add(key("pe_overhead", {{"family", family}}), macs);
+  GemmActionInput in;
+  in.a = &info_of(op.a.name);
+  in.b = &info_of(op.b.name);
+  in.macs = op.macs;
+  in.outputs = op.m * op.n * op.groups * op.samples;
+  in.k_segments = op.k_segments;
+  in.grouped = op.a.group_elements > 0 || op.b.group_elements > 0;
+  in.acc_bits = arch.pe.accumulator.acc_bits;
+  in.mls_unit_mantissa_bits = arch.pe.mls_unit_mantissa_bits;
+  mac_family_for(*in.a, *in.b)
+      .gemm_actions(in, [&c](const std::string& name, const ActionParams& params, int64_t count) {
+        c.add(key(name, params), count);
+      });
 }
 
 void buffer_actions(const BufferConfig& buf, int64_t read_bytes, int64_t write_bytes, Counter& c) {
@@ -209,13 +147,6 @@ void buffer_actions(const BufferConfig& buf, int64_t read_bytes, int64_t write_b
   c.add(key("sram_write", p), accesses(write_bytes));
 }
 
-std::string vector_kind(const std::string& op) {
-  if (op.rfind("bn_", 0) == 0 || op.rfind("ln_", 0) == 0 || op.rfind("layer_norm", 0) == 0)
-    return "norm";
-  if (op.rfind("sgd", 0) == 0 || op.rfind("adam", 0) == 0) return "update";
-  return "activation";
-}
-
 }  // namespace
 
 OpActions count_op_actions(const OpWork& op, const ArchConfig& arch) {
@@ -225,7 +156,8 @@ OpActions count_op_actions(const OpWork& op, const ArchConfig& arch) {
   out.op = op.op;
   Counter c;
   if (op.kind == OpKind::kGemm) gemm_actions(op, arch, c);
-  if (op.vector_ops > 0) c.add(key("vector_op", {{"kind", vector_kind(op.op)}}), op.vector_ops);
+  if (op.vector_ops > 0)
+    c.add(key("vector_op", {{"kind", vector_kind_name(op.vector_kind)}}), op.vector_ops);
   // Quantization of the produced tensor.
   const FormatCost& qf = op.kind == OpKind::kGemm ? op.out : op.vec;
   if (op.quant_elements > 0 && op.quant_ops_per_element > 0) {

@@ -12,38 +12,21 @@
 //   quant_unit   quant_max{bits} quant_scale quant_convert{bits} rng_draw{bits}
 //   vector_unit  vector_op{kind}
 //
-// GEMM ops (per op; MACs = m n k groups samples, outputs = m n groups samples), following the
-// arithmetic contract of models/numerics/gemm_problem.h:
-//   float family (both operands kFloat; e, m = the larger exponent / mantissa of A and B):
-//     per MAC     the product: when the exact product fits the fp32 accumulator's significand
-//                 ((m_a + 1) + (m_b + 1) <= 24: fp16, bf16, fp8) the FMA datapath forms it
-//                 without a normalise/round stage, as the fixed family does: int_mul{a_bits=
-//                 larger significand;b_bits=smaller} + exp_add{bits=e+1}; otherwise (fp32)
-//                 fp_mul{e;m} (a full multiplier, Horowitz's unfused FP32 MAC = mul + add);
-//                 then fp_add{e=8;m=23} (fp32 accumulate) + acc_update{bits=32}
-//     per output  fp_mul{e=8;m=23} (tensor scale) unless both operands are fp32
-//   fixed family (kInt, kLog, kMls; W = the arch accumulator width, pe_array.accumulator.bits):
-//     significand bits s: int code_bits, log 1, mls max(man_bits, U) + 1 with U =
-//     pe_array.mls_unit_mantissa_bits (0: sized to the format; N: one unit built for m <= N);
-//     exponent bits x: int 0, log code_bits - 1, mls exp_bits.
-//     per MAC     int_mul{a_bits=s_a;b_bits=s_b} when both s > 1
-//                 exp_add{bits=max(x_a,x_b)+1} when both x > 0
-//                 shift{bits=product bits;stages=ceil(log2(R+1))}, R = sum of (2^x - 1), when any
-//                 x > 0 (product bits = s_a + s_b, or the wider s when one side is a pure power)
-//                 int_add{bits=W} + acc_update{bits=W}
-//     per (output, K segment)  group_end_convert{bits=W}; exp_add{bits=8} (power-of-two group
-//                 scales) or fp_mul{e=8;m=23} (fp32 group scales) when an operand has group
-//                 scales; fp_add{e=8;m=23} when an output has more than one segment. Segments
-//                 per output = OpWork::k_segments: the contract's segmentation of the op's
-//                 lowering (conv2d: conv_k_segments on the real tensors' group layouts, e.g.
-//                 MLS (n,c) groups: fwd Cin segments of R*S, dgrad Cout segments of 1 (im2col)
-//                 or R*S (transposed), wgrad batch segments of Ho*Wo; other GEMMs: ceil(K /
-//                 group length along K)).
-//     per output  fp_mul{e=8;m=23} (tensor scale)
-//   both          pe_register_bits = code_bits(A) + code_bits(B) per MAC (operand pipeline
-//                 registers; an MLS operand's register is max(man_bits, U) - man_bits wider);
-//                 pe_overhead{family} per MAC, family = the first of mls, log, int that either
-//                 operand is, else float.
+// GEMM ops (per op; MACs = m n k groups samples, outputs = m n groups samples): the actions of
+// the MAC family that executes the operands' formats (models/mac/i_mac_family.h,
+// IMacFamily::gemm_actions), following the arithmetic contract of gemm_problem.h. The rules live
+// with each family (models/mac/families/):
+//   float  (float_family.cpp) per MAC the product (int_mul + exp_add when the exact product fits
+//          fp32's significand, else fp_mul{e;m}), fp_add{e=8;m=23}, acc_update{bits=32}; per
+//          output fp_mul{e=8;m=23} (tensor scale) unless both operands are fp32
+//   fixed  (fixed_family.cpp) per MAC int_mul / exp_add / shift by significand and exponent bits
+//          (MLS sized by pe_array.mls_unit_mantissa_bits), int_add + acc_update of the arch
+//          accumulator width W; per (output, K segment) group_end_convert{bits=W}, the group-scale
+//          step (exp_add{bits=8} or fp_mul{e=8;m=23}), fp_add when an output has several segments
+//          (OpWork::k_segments, from the lowering); per output fp_mul{e=8;m=23} (tensor scale)
+//   mx     (mx_family.cpp, OCP MX / NVFP4) element multiplier, block adder tree, scale add,
+//          fp32 accumulate per block
+//   all    pe_register_bits per MAC (operand register bits) and pe_overhead{family} per MAC.
 // Every op: SRAM accesses per buffer (ifmap/filter/ofmap, or global for a unified buffer) =
 // ceil(bytes * 8 / word_bits), parameters bytes = capacity / banks (one bank per access) and
 // bits = word_bits; dram_bit{type=arch dram type} = 8 x (DRAM bytes read + written).
@@ -52,8 +35,8 @@
 // {bits=code_bits} per element, quant_max{bits=32} (q - 1 - SR) per element, rng_draw{bits=16} per
 // element when stochastic, quant_scale once per group of the output format (once per op when
 // per-tensor).
-// Vector ops: vector_op{kind} x vector_ops, kind = norm (bn_*, ln_*), update (sgd_*), activation
-// (everything else).
+// Vector ops: vector_op{kind} x vector_ops, kind = the op's declared VectorKind (workload.h:
+// activation | norm | update), never derived from its name.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/core/error.h"
+#include "models/mac/i_mac_family.h"
 #include "models/mac/pe.h"
 #include "models/numerics/i_number_format.h"
 
@@ -13,25 +14,17 @@ namespace lbsim {
 
 namespace {
 
-bool is_fixed_kind(ElementKind k) {
-  return k == ElementKind::kInt || k == ElementKind::kLog || k == ElementKind::kMls;
-}
-
-// Same decision as mac_family() (gemm_problem.h), kept local so the datapath does not depend on
-// another translation unit for it.
-MacFamily datapath_family(const FormatInfo& a, const FormatInfo& b) {
-  if (a.kind == ElementKind::kFloat && b.kind == ElementKind::kFloat) return MacFamily::kFloat;
-  if (is_fixed_kind(a.kind) && is_fixed_kind(b.kind)) return MacFamily::kFixed;
-  throw UserError("formats '" + a.name + "' and '" + b.name +
-                  "' cannot share a MAC array: one is a floating-point format and the other a "
-                  "fixed-point (int/log/mls) format");
-}
-
 void check_operand(const GemmOperand& op, int64_t rows, int64_t cols, const char* which) {
   if (op.q == nullptr || op.q->format == nullptr)
     throw std::logic_error(std::string("run_datapath: operand ") + which + " has no tensor");
   if (op.rows != rows || op.cols != cols || static_cast<int64_t>(op.codes.size()) != rows * cols)
     throw std::logic_error(std::string("run_datapath: operand ") + which + " has a bad shape");
+}
+
+void check_problem(const GemmProblem& p) {
+  if (p.m < 0 || p.n < 0 || p.k < 0) throw std::logic_error("run_datapath: negative dimension");
+  check_operand(p.a, p.m, p.k, "A");
+  check_operand(p.b, p.k, p.n, "B");
 }
 
 float bits_to_float(uint32_t bits) {
@@ -56,7 +49,10 @@ ScaleFactor group_scale(const std::vector<ScaleFactor>& scales, int32_t g, const
   return scales[static_cast<size_t>(g)];
 }
 
-GemmResult run_float(const GemmProblem& p) {
+}  // namespace
+
+GemmResult run_float_datapath(const GemmProblem& p) {
+  check_problem(p);
   const FormatInfo& fa = p.a.q->format->info();
   const FormatInfo& fb = p.b.q->format->info();
   const ScaleFactor ta = ScaleFactor::from_double(p.a.q->tensor_scale);
@@ -84,7 +80,8 @@ GemmResult run_float(const GemmProblem& p) {
   return r;
 }
 
-GemmResult run_fixed(const GemmProblem& p, const AccumulatorSpec& acc) {
+GemmResult run_fixed_datapath(const GemmProblem& p, const AccumulatorSpec& acc) {
+  check_problem(p);
   const FormatInfo& fa = p.a.q->format->info();
   const FormatInfo& fb = p.b.q->format->info();
   const int64_t M = p.m, N = p.n, K = p.k;
@@ -133,14 +130,9 @@ GemmResult run_fixed(const GemmProblem& p, const AccumulatorSpec& acc) {
   return r;
 }
 
-}  // namespace
-
 GemmResult run_datapath(const GemmProblem& p, const AccumulatorSpec& acc) {
-  if (p.m < 0 || p.n < 0 || p.k < 0) throw std::logic_error("run_datapath: negative dimension");
-  check_operand(p.a, p.m, p.k, "A");
-  check_operand(p.b, p.k, p.n, "B");
-  const MacFamily family = datapath_family(p.a.q->format->info(), p.b.q->format->info());
-  return family == MacFamily::kFloat ? run_float(p) : run_fixed(p, acc);
+  check_problem(p);
+  return mac_family_for(p.a.q->format->info(), p.b.q->format->info()).run_datapath(p, acc);
 }
 
 }  // namespace lbsim

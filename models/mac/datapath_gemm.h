@@ -6,6 +6,12 @@
 
 namespace lbsim {
 
+// The datapath of the MAC family that executes the operands' formats (i_mac_family.h).
 GemmResult run_datapath(const GemmProblem& p, const AccumulatorSpec& acc);
+
+// The two PE templates of pe.h over a whole problem, for the families built on them: FloatPe
+// (fp32 FMA per MAC) and FixedPe (integer terms per K segment; the problem must be segmented).
+GemmResult run_float_datapath(const GemmProblem& p);
+GemmResult run_fixed_datapath(const GemmProblem& p, const AccumulatorSpec& acc);
 
 }  // namespace lbsim

@@ -65,6 +65,15 @@ int64_t bytes_of(int64_t elements, const Bits& b) {
   return static_cast<int64_t>(r);
 }
 
+}  // namespace
+
+int64_t tensor_bytes(int64_t elements, double bits, const char* what) {
+  if (elements < 0) throw std::logic_error("tensor_bytes: negative element count");
+  return bytes_of(elements, quantise_bits(bits, what));
+}
+
+namespace {
+
 // A tile in array coordinates (see the header): rows x cols x time.
 struct Shape {
   int64_t tr = 0, tc = 0, tt = 0;

@@ -169,4 +169,11 @@ struct TilePlan {
 
 TilePlan plan_tiles(const TilingProblem& p);
 
+// The one rule for the bytes a tensor occupies (DRAM traffic, buffer blocks): `elements` values of
+// `bits` bits each (bits in (0, 1024], rounded to the nearest 2^-16 bit), the bit total rounded up
+// to whole bytes once. Every transfer the tiling model and the simulation plan count uses it.
+// Throws UserError when bits is out of range or the byte count overflows int64; `what` names the
+// tensor in that message.
+int64_t tensor_bytes(int64_t elements, double bits, const char* what = "tensor");
+
 }  // namespace lbsim

@@ -9,23 +9,7 @@
 
 namespace lbsim {
 
-namespace {
-
-bool is_fixed_kind(ElementKind k) {
-  return k == ElementKind::kInt || k == ElementKind::kLog || k == ElementKind::kMls;
-}
-
-}  // namespace
-
-MacFamily mac_family(const FormatInfo& a, const FormatInfo& b) {
-  if (a.kind == ElementKind::kFloat && b.kind == ElementKind::kFloat) return MacFamily::kFloat;
-  if (is_fixed_kind(a.kind) && is_fixed_kind(b.kind)) return MacFamily::kFixed;
-  throw UserError("formats '" + a.name + "' and '" + b.name + "' cannot share a MAC array: '" +
-                  a.name + "' is a " + element_kind_name(a.kind) + " format and '" + b.name +
-                  "' is a " + element_kind_name(b.kind) +
-                  " format; a GEMM needs two float formats (fp32 FMA datapath) or two of "
-                  "int/log/mls (fixed-point integer datapath)");
-}
+// mac_family() is answered by the MAC-family registry (models/mac/mac_family.cpp).
 
 // segment_k() on every row and column, then each segment's group per row / column (its last
 // non-padding group, -1 when the segment is padding only for that row / column).

@@ -60,6 +60,16 @@ struct FormatInfo {
   FloatSpecials specials = FloatSpecials::kIeee;  // kFloat
   int unit_log2 = 0;             // kInt/kLog/kMls: every element_value is a multiple of 2^unit_log2
   bool group_scale_pow2 = true;  // every group scale is a power of two (MLS, dfp) or an fp32 value
+  // Stored bits of one group scale (DRAM and buffer traffic); 0 = 8 for power-of-two scales (an
+  // exponent), 32 otherwise (an fp32 value).
+  int group_scale_bits = 0;
+  // The MAC family that executes this format (models/mac/i_mac_family.h); "" = the family that
+  // takes its element kind. A format whose arithmetic differs from its kind's family names its own
+  // (the OCP MX formats: "mx").
+  std::string mac_family;
+  int scale_bits() const {
+    return group_scale_bits > 0 ? group_scale_bits : group_scale_pow2 ? 8 : 32;
+  }
 };
 
 // Which elements share a group scale: the tensor is cut into blocks of block[d] elements along

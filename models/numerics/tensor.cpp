@@ -1,21 +1,18 @@
 #include "models/numerics/tensor.h"
 
+#include "models/core/npy.h"
+
 namespace lbsim {
 
-int64_t numel(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+Tensor read_npy_tensor(const std::string& path) { return read_npy_tensor(path, NpyReadOptions{}); }
 
-std::string shape_str(const Shape& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  if (shape.size() == 1) s += ",";
-  return s + ")";
+Tensor read_npy_tensor(const std::string& path, const NpyReadOptions& options) {
+  NpyArray a = read_npy(path, options);
+  Tensor t;
+  t.shape = a.shape;
+  t.data.resize(a.values.size());
+  for (size_t i = 0; i < a.values.size(); ++i) t.data[i] = static_cast<float>(a.values[i]);
+  return t;
 }
 
 }  // namespace lbsim

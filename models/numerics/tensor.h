@@ -2,20 +2,22 @@
 // formats quantize fp32 tensors, as the hardware's quantization unit does).
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "models/core/shape.h"
+
 namespace lbsim {
-
-using Shape = std::vector<int64_t>;
-
-int64_t numel(const Shape& shape);
-std::string shape_str(const Shape& shape);  // "(2, 3, 4)"
 
 struct Tensor {
   Shape shape;
   std::vector<float> data;  // C order, data.size() == numel(shape)
 };
+
+struct NpyReadOptions;
+// A .npy file (models/core/npy.h) converted to fp32 (RNE for f8 and large integers; f2 and bf16
+// exactly), as the quantizers expect. Errors as read_npy.
+Tensor read_npy_tensor(const std::string& path);
+Tensor read_npy_tensor(const std::string& path, const NpyReadOptions& options);
 
 }  // namespace lbsim

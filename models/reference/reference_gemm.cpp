@@ -27,6 +27,7 @@
 #include <string>
 
 #include "models/core/error.h"
+#include "models/mac/i_mac_family.h"
 
 namespace lbsim {
 
@@ -252,6 +253,10 @@ void run_float(const GemmProblem& p, GemmResult& out) {
 // Fixed-point family.
 
 constexpr int64_t kMaxOperand = (int64_t{1} << 31) - 1;
+constexpr int64_t kMaxWideOperand = (int64_t{1} << 62) - 1;
+
+__extension__ typedef __int128 I128;
+__extension__ typedef unsigned __int128 U128;
 
 // Element value -> exact integer count of 2^unit units.
 int32_t to_units(double v, int unit, const FormatInfo& info, uint32_t code) {
@@ -312,10 +317,100 @@ int64_t replay(const int32_t* a, const int32_t* b, int64_t len, const Accumulato
   return acc;
 }
 
+// A bound on |element| of q in units of 2^unit: the largest over every code of a format of <= 12
+// code bits (a cheap table, independent of the data), else over the tensor's codes. Non-finite
+// or non-integral values are left to to_units. UserError beyond 62 bits.
+int64_t max_units(const QTensor& q, const std::vector<uint32_t>& codes, int unit) {
+  Decoder d(q);
+  double mx = 0.0;
+  auto consider = [&](uint32_t c) {
+    const double u = std::fabs(std::ldexp(d(c), -unit));
+    if (std::isfinite(u) && u > mx) mx = u;
+  };
+  const int bits = q.format->info().code_bits;
+  if (bits <= 12) {
+    for (uint32_t c = 0; c < (1u << bits); ++c) consider(c);
+  } else {
+    for (uint32_t c : codes) consider(c);
+  }
+  if (mx > static_cast<double>(kMaxWideOperand))
+    throw UserError("format '" + q.format->info().name + "': elements of " + std::to_string(mx) +
+                    " units of 2^" + std::to_string(unit) +
+                    ", wider than the 62-bit operands the functional reference supports");
+  return static_cast<int64_t>(mx);
+}
+
+// Operands wider than 31 bits (MXFP8 E5M2: 32-bit unit counts): the contract's steps as in
+// run_fixed on int64 operands, every segment's partial sums replayed in ascending k with exact
+// 128-bit terms (no fast path: such formats are rare).
+void run_fixed_wide(const GemmProblem& p, const AccumulatorSpec& spec, GemmResult& out) {
+  const int64_t m = p.m, n = p.n, k = p.k, S = p.num_segments;
+  const QTensor& qa = *p.a.q;
+  const QTensor& qb = *p.b.q;
+  const int ua = qa.format->info().unit_log2, ub = qb.format->info().unit_log2;
+  std::vector<int64_t> a(static_cast<size_t>(m * k)), bt(static_cast<size_t>(n * k));
+  {
+    Decoder da(qa), db(qb);
+    for (int64_t i = 0; i < m * k; ++i)
+      a[i] = static_cast<int64_t>(std::ldexp(da(p.a.codes[i]), -ua));
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t j = 0; j < n; ++j)
+        bt[j * k + kk] = static_cast<int64_t>(std::ldexp(db(p.b.codes[kk * n + j]), -ub));
+  }
+  std::vector<int64_t> seg_begin(static_cast<size_t>(S + 1), k);
+  for (int64_t kk = k; kk-- > 0;) seg_begin[p.k_segment[kk]] = kk;
+  const int bits = spec.acc_bits;
+  const int64_t hi = static_cast<int64_t>((uint64_t{1} << (bits - 1)) - 1), lo = -hi - 1;
+  const uint64_t mask = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+  const uint64_t sign = uint64_t{1} << (bits - 1);
+  const double ts = tensor_scale_product(qa.tensor_scale, qb.tensor_scale);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float f = 0.0f;
+      for (int64_t s = 0; s < S; ++s) {
+        int64_t acc = 0;
+        for (int64_t kk = seg_begin[s]; kk < seg_begin[s + 1]; ++kk) {
+          const I128 sum =
+              static_cast<I128>(acc) + static_cast<I128>(a[i * k + kk]) * bt[j * k + kk];
+          if (sum >= lo && sum <= hi) {
+            acc = static_cast<int64_t>(sum);
+            continue;
+          }
+          ++out.acc_overflows;
+          if (spec.policy == OverflowPolicy::kSaturate) {
+            acc = sum > hi ? hi : lo;
+          } else {
+            const uint64_t u = static_cast<uint64_t>(static_cast<U128>(sum)) & mask;
+            acc = static_cast<int64_t>((u & sign) ? (u | ~mask) : u);
+          }
+        }
+        // The scale step of run_fixed (see the exactness arguments there).
+        const double ga = group_scale(qa, p.a_seg_group[i * S + s]);
+        const double gb = group_scale(qb, p.b_seg_group[s * n + j]);
+        const int ea = pow2_exponent(ga), eb = pow2_exponent(gb);
+        const float c = static_cast<float>(acc);
+        float v = 0.0f;
+        if (ea != kNotPow2 && eb != kNotPow2) {
+          v = scale_pow2(c, ea + eb + ua + ub);
+        } else {
+          const float g = static_cast<float>(std::ldexp(ga * gb, ua + ub));
+          v = static_cast<float>(static_cast<double>(c) * static_cast<double>(g));
+        }
+        f = static_cast<float>(static_cast<double>(f) + static_cast<double>(v));
+      }
+      out.c[i * n + j] = canonical_nan(static_cast<float>(static_cast<double>(f) * ts));
+    }
+}
+
 void run_fixed(const GemmProblem& p, const AccumulatorSpec& spec, GemmResult& out) {
   if (spec.acc_bits < 2 || spec.acc_bits > 64)
     throw UserError("accumulator width acc_bits must be in 2..64, got " +
                     std::to_string(spec.acc_bits));
+  if (max_units(*p.a.q, p.a.codes, p.a.q->format->info().unit_log2) > kMaxOperand ||
+      max_units(*p.b.q, p.b.codes, p.b.q->format->info().unit_log2) > kMaxOperand) {
+    run_fixed_wide(p, spec, out);
+    return;
+  }
   const int64_t m = p.m, n = p.n, k = p.k, S = p.num_segments;
   const QTensor& qa = *p.a.q;
   const QTensor& qb = *p.b.q;
@@ -431,13 +526,22 @@ void run_fixed(const GemmProblem& p, const AccumulatorSpec& spec, GemmResult& ou
 
 GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc) {
   check_problem(p);
+  return mac_family_for(p.a.q->format->info(), p.b.q->format->info()).run_reference(p, acc);
+}
+
+GemmResult run_float_reference(const GemmProblem& p) {
+  check_problem(p);
   GemmResult out;
   out.c.assign(static_cast<size_t>(p.m * p.n), 0.0f);
-  const MacFamily fam = mac_family(p.a.q->format->info(), p.b.q->format->info());
-  if (fam == MacFamily::kFloat)
-    run_float(p, out);
-  else
-    run_fixed(p, acc, out);
+  run_float(p, out);
+  return out;
+}
+
+GemmResult run_fixed_reference(const GemmProblem& p, const AccumulatorSpec& acc) {
+  check_problem(p);
+  GemmResult out;
+  out.c.assign(static_cast<size_t>(p.m * p.n), 0.0f);
+  run_fixed(p, acc, out);
   return out;
 }
 

@@ -8,6 +8,11 @@
 
 namespace lbsim {
 
+// The reference route of the MAC family that executes the operands' formats (i_mac_family.h).
 GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc);
+
+// The two contracts of gemm_problem.h, for the families that follow them.
+GemmResult run_float_reference(const GemmProblem& p);
+GemmResult run_fixed_reference(const GemmProblem& p, const AccumulatorSpec& acc);
 
 }  // namespace lbsim

@@ -11,6 +11,7 @@
 
 #include "models/core/csv.h"
 #include "models/core/error.h"
+#include "models/mac/i_mac_family.h"
 
 namespace lbsim {
 
@@ -27,15 +28,9 @@ int64_t checked_mul(int64_t a, int64_t b, const char* what) {
   return r;
 }
 
-// Whole bytes of `elements` values of `bits` bits each, rounded up once, with bits held in units
-// of 2^-16 bit as the tiling model does.
+// Bytes of a tensor in DRAM: the tiling model's rule (tensor_bytes, tiling.h).
 int64_t bytes_of(int64_t elements, double bits) {
-  const int64_t q = std::llround(std::ldexp(bits, 16));
-  const I128 units = static_cast<I128>(elements) * q;
-  const I128 bytes = (units + ((I128(1) << 19) - 1)) >> 19;
-  if (bytes > static_cast<I128>(INT64_MAX))
-    throw UserError(fmt::format("sim plan: {} elements of {} bits overflow int64", elements, bits));
-  return static_cast<int64_t>(bytes);
+  return tensor_bytes(elements, bits, "vector op tensor");
 }
 
 Role phase_role(Phase p) { return p == Phase::kFwd ? Role::kActivation : Role::kError; }
@@ -62,21 +57,7 @@ int64_t scale_floor(int64_t x, int64_t num, int64_t den) {
 }
 
 int64_t quant_ops_per_element(const FormatInfo& info, bool stochastic) {
-  int64_t base = 0;
-  switch (info.kind) {
-    case ElementKind::kFloat:
-      if (info.code_bits >= 32) return 0;
-      base = info.code_bits >= 16 ? 1 : 2;
-      break;
-    case ElementKind::kInt:
-    case ElementKind::kLog:
-      base = 2;
-      break;
-    case ElementKind::kMls:
-      base = 3;
-      break;
-  }
-  return base + (stochastic ? 1 : 0);
+  return mac_family_of(info).quant_ops_per_element(info, stochastic);
 }
 
 FormatCost fp32_cost() {
@@ -113,7 +94,7 @@ FormatCost probe_format_cost(const INumberFormat& format, Role role, int64_t ext
   const int64_t groups = q1.groups.num_groups();
   if (groups > 1) {
     c.group_elements = static_cast<double>(2 * l) / static_cast<double>(groups);
-    c.scale_bits = (info.group_scale_pow2 ? 8.0 : 32.0) / c.group_elements;
+    c.scale_bits = info.scale_bits() / c.group_elements;
   }
   c.quant_ops_per_element = quant_ops_per_element(info, c.stochastic);
   return c;
@@ -172,12 +153,12 @@ std::vector<std::pair<size_t, size_t>> training_order(const Workload& w) {
 
 namespace {
 
-// Group-scale bits of one operand tensor from its real group layout (8 per power-of-two scale, 32
-// per fp32 scale, amortised over its elements).
+// Group-scale bits of one operand tensor from its real group layout (FormatInfo::scale_bits() per
+// scale, amortised over its elements).
 void set_group_cost(FormatCost& c, const INumberFormat& f, const GroupMap& m) {
   const int64_t groups = m.num_groups(), elements = numel(m.shape);
   c.group_elements = groups > 1 ? static_cast<double>(elements) / static_cast<double>(groups) : 0;
-  c.scale_bits = groups > 1 ? (f.info().group_scale_pow2 ? 8.0 : 32.0) / c.group_elements : 0.0;
+  c.scale_bits = groups > 1 ? f.info().scale_bits() / c.group_elements : 0.0;
 }
 
 // Conv2d GEMMs: the operands' group layouts on the real tensors and the K segments of the
@@ -334,6 +315,7 @@ void plan_vector(const ArchConfig& arch, const LayerSpec& layer, const Op& op,
                  FormatCostCache& cache, OpWork& w) {
   w.elements = op.elements;
   w.ops_per_element = op.ops_per_element;
+  w.vector_kind = op.vector_kind;
   if (op.elements < 0 || op.ops_per_element < 0)
     throw UserError(fmt::format("vector op needs elements, ops_per_element >= 0, got {} {}",
                                 op.elements, op.ops_per_element));

@@ -11,8 +11,9 @@
 // on the array at the same cycle count: only the bits per element (DRAM and SRAM bytes) and the
 // quantization work change. The timing model never refuses a per-layer override.
 //
-// Bits per element (FormatCost::bits) = code_bits + group-scale bits amortised over the group:
-// 8 bits per scale for power-of-two scales (MLS, dfp), 32 for fp32 scales (int, int4_sawb); a
+// Bits per element (FormatCost::bits) = code_bits + group-scale bits amortised over the group
+// (FormatInfo::scale_bits(): 8 bits per scale for power-of-two scales (MLS, dfp, MX E8M0) and
+// E4M3 scales (NVFP4), 32 for fp32 scales (int, int4_sawb)); a
 // format with one scale per tensor costs nothing extra (negligible). The group size is asked of
 // the format itself: a probe tensor of 2 x L elements (L = the operand's reduction extent, capped
 // at kProbeExtent) is quantized with reduction_axis = 1, i.e. the operand in its GEMM (im2col)
@@ -22,7 +23,8 @@
 // K); outputs: fwd in the activation format, dgrad in the error format (both with extent N),
 // wgrad fp32 (32 bits: the weight gradient for the update); partial sums 32 bits.
 //
-// Quantization work (quant_ops_per_element, per element of each produced tensor):
+// Quantization work (quant_ops_per_element, per element of each produced tensor), as the format's
+// MAC family states it (IMacFamily::quant_ops_per_element, models/mac/families/):
 //   fp32                     0  (already the accumulator format)
 //   fp16, bf16               1  convert
 //   fp8 (other floats <16b)  2  max reduction + convert
@@ -30,6 +32,7 @@
 //   dfp                      2  exponent selection + shift
 //   luq_fp4 (log)            2  max + log encode
 //   mls                      3  tensor max + group max + encode
+//   mx (OCP MX)              2  block max + encode;  nvfp4: 3 (tensor max + block max + encode)
 // plus 1 stochastic-rounding draw per element when the format rounds that role stochastically
 // (asked of the format: the probe quantized under two seeds differs), so dfp8 and luq_fp4 cost 3
 // by default, mls 3 (nearest) or 4 (stochastic role). Produced tensors: the output of fwd and
@@ -96,7 +99,7 @@ struct FormatCost {
   double bits() const { return code_bits + scale_bits; }
 };
 
-// The quantization table of the header comment (kind, code bits, stochastic role).
+// The quantization table of the header comment: asked of the format's MAC family.
 int64_t quant_ops_per_element(const FormatInfo& info, bool stochastic);
 // Probes `format` for `role` with reduction extent `extent` (>= 1; capped at kProbeExtent).
 FormatCost probe_format_cost(const INumberFormat& format, Role role, int64_t extent);
@@ -143,6 +146,7 @@ struct OpWork {
   int64_t folds = 0;           // plan.fold.folds * repeats
   // Vector
   int64_t elements = 0, ops_per_element = 0;
+  VectorKind vector_kind = VectorKind::kActivation;  // as the op declares it (workload.h)
   FormatCost vec;      // the phase's tensor format (weight format for update ops)
   int64_t chunks = 0;  // vector items
   // Both (totals over the whole op; equal to the sum over its work items)

@@ -62,6 +62,22 @@ const char* phase_name(Phase p) {
   return "?";
 }
 
+const std::vector<std::string>& vector_kind_names() {
+  static const std::vector<std::string> names = {"activation", "norm", "update"};
+  return names;
+}
+
+const char* vector_kind_name(VectorKind k) {
+  return vector_kind_names()[static_cast<size_t>(k)].c_str();
+}
+
+VectorKind parse_vector_kind(const std::string& s) {
+  const auto& names = vector_kind_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == s) return static_cast<VectorKind>(i);
+  throw std::logic_error("parse_vector_kind: unknown vector kind '" + s + "'");
+}
+
 const char* layer_type_name(LayerType t) {
   switch (t) {
     case LayerType::kConv2d:
@@ -156,8 +172,10 @@ Op gemm(Phase phase, const char* name, int64_t m, int64_t n, int64_t k, int64_t 
   return gemm_op(phase, name, m, n, k, groups, samples, a, b);
 }
 
-Op vec(Phase phase, const std::string& name, int64_t elements, int64_t ops_per_element) {
-  return vector_op(phase, name, elements, ops_per_element);
+// Every expanded vector op declares its kind (VectorKind).
+Op vec(Phase phase, const std::string& name, int64_t elements, int64_t ops_per_element,
+       VectorKind kind) {
+  return vector_op(phase, name, elements, ops_per_element, kind);
 }
 
 // Every GEMM's m*n*k*groups*samples and every vector op's elements*ops_per_element fits in int64
@@ -252,14 +270,16 @@ void expand_conv(const LayerSpec& l, int64_t batch, bool training, int64_t smp,
     ops.push_back(
         gemm(Phase::kDgrad, "gemm", pixels, cin_rs, cout_g, g, smp, Role::kError, Role::kWeight));
     ops.push_back(vec(Phase::kDgrad, "col2im",
-                      product(l, "output_hw", "col2im elements", {pixels, cin_rs, g}), 1));
+                      product(l, "output_hw", "col2im elements", {pixels, cin_rs, g}), 1,
+                      VectorKind::kActivation));
   }
   ops.push_back(
       gemm(Phase::kWgrad, "gemm", cin_rs, cout_g, pixels, g, smp, Role::kActivation, Role::kError));
   const int64_t weights = product(l, "kernel", "weight count", {cin_rs, l.out_channels});
-  ops.push_back(vec(
-      Phase::kUpdate, "sgd_momentum",
-      checked_add(l, "out_channels", "parameter count", weights, l.bias ? l.out_channels : 0), 4));
+  ops.push_back(
+      vec(Phase::kUpdate, "sgd_momentum",
+          checked_add(l, "out_channels", "parameter count", weights, l.bias ? l.out_channels : 0),
+          4, VectorKind::kUpdate));
 }
 
 void expand_linear(const LayerSpec& l, bool training, int64_t smp, std::vector<Op>& ops) {
@@ -276,8 +296,8 @@ void expand_linear(const LayerSpec& l, bool training, int64_t smp, std::vector<O
       gemm(Phase::kWgrad, "gemm", in, out, rows, 1, smp, Role::kActivation, Role::kError));
   const int64_t weights = product(l, "in_features", "weight count", {in, out});
   ops.push_back(vec(Phase::kUpdate, "sgd_momentum",
-                    checked_add(l, "out_features", "parameter count", weights, l.bias ? out : 0),
-                    4));
+                    checked_add(l, "out_features", "parameter count", weights, l.bias ? out : 0), 4,
+                    VectorKind::kUpdate));
 }
 
 // C = A (m x k) x B (k x n), both activations. dA = dC (m x n) x B^T: A = error, B = activation.
@@ -305,24 +325,26 @@ void expand_batch_norm(const LayerSpec& l, int64_t batch, bool training, std::ve
              std::to_string(l.in_channels));
   }
   const int64_t n = product(l, "elements", "batch*elements", {batch, l.elements});
-  ops.push_back(vec(Phase::kFwd, "bn_fwd", n, training ? 5 : 2));
+  ops.push_back(vec(Phase::kFwd, "bn_fwd", n, training ? 5 : 2, VectorKind::kNorm));
   if (!training) return;
-  ops.push_back(vec(Phase::kWgrad, "bn_param_grad", n, 5));
-  if (l.input_grad) ops.push_back(vec(Phase::kDgrad, "bn_bwd", n, 4));
+  ops.push_back(vec(Phase::kWgrad, "bn_param_grad", n, 5, VectorKind::kNorm));
+  if (l.input_grad) ops.push_back(vec(Phase::kDgrad, "bn_bwd", n, 4, VectorKind::kNorm));
   ops.push_back(vec(Phase::kUpdate, "sgd_momentum",
-                    product(l, "channels", "parameter count", {2, l.in_channels}), 4));
+                    product(l, "channels", "parameter count", {2, l.in_channels}), 4,
+                    VectorKind::kUpdate));
 }
 
 void expand_layer_norm(const LayerSpec& l, bool training, std::vector<Op>& ops) {
   require_positive(l, "features", l.in_channels);
   require_positive(l, "rows", l.rows);
   const int64_t n = product(l, "rows", "rows*features", {l.rows, l.in_channels});
-  ops.push_back(vec(Phase::kFwd, "ln_fwd", n, 7));
+  ops.push_back(vec(Phase::kFwd, "ln_fwd", n, 7, VectorKind::kNorm));
   if (!training) return;
-  ops.push_back(vec(Phase::kWgrad, "ln_param_grad", n, 5));
-  if (l.input_grad) ops.push_back(vec(Phase::kDgrad, "ln_bwd", n, 8));
+  ops.push_back(vec(Phase::kWgrad, "ln_param_grad", n, 5, VectorKind::kNorm));
+  if (l.input_grad) ops.push_back(vec(Phase::kDgrad, "ln_bwd", n, 8, VectorKind::kNorm));
   ops.push_back(vec(Phase::kUpdate, "sgd_momentum",
-                    product(l, "features", "parameter count", {2, l.in_channels}), 4));
+                    product(l, "features", "parameter count", {2, l.in_channels}), 4,
+                    VectorKind::kUpdate));
 }
 
 void expand_activation(const LayerSpec& l, int64_t batch, bool training, std::vector<Op>& ops) {
@@ -335,8 +357,9 @@ void expand_activation(const LayerSpec& l, int64_t batch, bool training, std::ve
   if (!cost) fail(l, "kind", unknown_kind(l.kind, known));
   require_positive(l, "elements", l.elements);
   const int64_t n = product(l, "elements", "batch*elements", {batch, l.elements});
-  ops.push_back(vec(Phase::kFwd, l.kind + "_fwd", n, cost->fwd));
-  if (training && l.input_grad) ops.push_back(vec(Phase::kDgrad, l.kind + "_bwd", n, cost->bwd));
+  ops.push_back(vec(Phase::kFwd, l.kind + "_fwd", n, cost->fwd, VectorKind::kActivation));
+  if (training && l.input_grad)
+    ops.push_back(vec(Phase::kDgrad, l.kind + "_bwd", n, cost->bwd, VectorKind::kActivation));
 }
 
 void expand_pool(const LayerSpec& l, int64_t batch, bool training, std::vector<Op>& ops) {
@@ -369,17 +392,19 @@ void expand_pool(const LayerSpec& l, int64_t batch, bool training, std::vector<O
   }
   const int64_t n = product(l, "output_hw", "batch*channels*Ho*Wo", {batch, l.in_channels, ho, wo});
   const std::string name = l.kind + "pool";
-  ops.push_back(vec(Phase::kFwd, name + "_fwd", n, window));
+  ops.push_back(vec(Phase::kFwd, name + "_fwd", n, window, VectorKind::kActivation));
   if (training && l.input_grad) {
-    ops.push_back(vec(Phase::kDgrad, name + "_bwd", n, l.kind == "max" ? 1 : window));
+    ops.push_back(vec(Phase::kDgrad, name + "_bwd", n, l.kind == "max" ? 1 : window,
+                      VectorKind::kActivation));
   }
 }
 
 void expand_add(const LayerSpec& l, int64_t batch, bool training, std::vector<Op>& ops) {
   require_positive(l, "elements", l.elements);
   const int64_t n = product(l, "elements", "batch*elements", {batch, l.elements});
-  ops.push_back(vec(Phase::kFwd, "add_fwd", n, 1));
-  if (training && l.input_grad) ops.push_back(vec(Phase::kDgrad, "add_bwd", n, 1));
+  ops.push_back(vec(Phase::kFwd, "add_fwd", n, 1, VectorKind::kActivation));
+  if (training && l.input_grad)
+    ops.push_back(vec(Phase::kDgrad, "add_bwd", n, 1, VectorKind::kActivation));
 }
 
 // rows = batch unless the layer gives rows (batch * tokens for a per-token loss).
@@ -388,8 +413,9 @@ void expand_softmax_xent(const LayerSpec& l, int64_t batch, bool training, std::
   if (l.rows < 0) fail(l, "rows", "must be >= 1 (or 0 = batch), got " + std::to_string(l.rows));
   const int64_t rows = l.rows > 0 ? l.rows : batch;
   const int64_t n = product(l, "classes", "rows*classes", {rows, l.in_channels});
-  ops.push_back(vec(Phase::kFwd, "softmax_xent_fwd", n, 5));
-  if (training && l.input_grad) ops.push_back(vec(Phase::kDgrad, "softmax_xent_bwd", n, 2));
+  ops.push_back(vec(Phase::kFwd, "softmax_xent_fwd", n, 5, VectorKind::kActivation));
+  if (training && l.input_grad)
+    ops.push_back(vec(Phase::kDgrad, "softmax_xent_bwd", n, 2, VectorKind::kActivation));
 }
 
 // Token ids carry no gradient: no dgrad op whatever input_grad says.
@@ -398,11 +424,12 @@ void expand_embedding(const LayerSpec& l, bool training, std::vector<Op>& ops) {
   require_positive(l, "dim", l.out_channels);
   require_positive(l, "rows", l.rows);
   const int64_t n = product(l, "rows", "rows*dim", {l.rows, l.out_channels});
-  ops.push_back(vec(Phase::kFwd, "embedding_gather", n, 1));
+  ops.push_back(vec(Phase::kFwd, "embedding_gather", n, 1, VectorKind::kActivation));
   if (!training) return;
-  ops.push_back(vec(Phase::kWgrad, "embedding_scatter", n, 1));
+  ops.push_back(vec(Phase::kWgrad, "embedding_scatter", n, 1, VectorKind::kActivation));
   ops.push_back(vec(Phase::kUpdate, "sgd_momentum",
-                    product(l, "vocab", "vocab*dim", {l.in_channels, l.out_channels}), 4));
+                    product(l, "vocab", "vocab*dim", {l.in_channels, l.out_channels}), 4,
+                    VectorKind::kUpdate));
 }
 
 std::string shape_fields(LayerType t) {
@@ -487,8 +514,10 @@ Op gemm_op(Phase phase, const std::string& name, int64_t m, int64_t n, int64_t k
   return op;
 }
 
-Op vector_op(Phase phase, const std::string& name, int64_t elements, int64_t ops_per_element) {
+Op vector_op(Phase phase, const std::string& name, int64_t elements, int64_t ops_per_element,
+             VectorKind kind) {
   Op op;
+  op.vector_kind = kind;
   op.phase = phase;
   op.kind = OpKind::kVector;
   op.name = name;

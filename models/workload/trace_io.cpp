@@ -121,6 +121,7 @@ Op op_defaults(const Op* matched, Phase phase, OpKind kind) {
     d.groups = matched->groups;
     d.samples = matched->samples;
     d.ops_per_element = matched->ops_per_element;
+    d.vector_kind = matched->vector_kind;
     d.a_role = matched->a_role;
     d.b_role = matched->b_role;
   }
@@ -256,6 +257,9 @@ bool read_op(Params& op_p, bool training, OpMatcher& matcher, Op& op) {
     Op d = op_defaults(matched, op.phase, op.kind);
     op.ops_per_element = read_int(op_p, "ops_per_element", false, d.ops_per_element, 1,
                                   "arithmetic operations per element");
+    op.vector_kind = parse_vector_kind(
+        op_p.get_choice("vector_kind", vector_kind_name(d.vector_kind), vector_kind_names(),
+                        "what the op does, for its energy (activation | norm | update)"));
     int64_t r = 0;
     if (__builtin_mul_overflow(op.elements, op.ops_per_element, &r))
       op_p.error("elements", fmt::format("elements*ops_per_element = {}*{} overflows 64 bits",
@@ -931,7 +935,9 @@ Node op_node(const Op& op, OpMatcher& matcher) {
     n.add("m", Node::integer(op.m));
     n.add("n", Node::integer(op.n));
     n.add("k", Node::integer(op.k));
-    if (op.groups != d.groups) n.add("groups", Node::integer(op.groups));
+    // groups above 1 are always written (schema v1): a tool summing m x n x k x groups over a
+    // trace's ops must not need the expansion to count depthwise and grouped layers.
+    if (op.groups != d.groups || op.groups > 1) n.add("groups", Node::integer(op.groups));
     if (op.samples != d.samples) n.add("samples", Node::integer(op.samples));
     if (op.a_role != d.a_role) n.add("a_role", Node::str(role_name(op.a_role)));
     if (op.b_role != d.b_role) n.add("b_role", Node::str(role_name(op.b_role)));
@@ -942,6 +948,8 @@ Node op_node(const Op& op, OpMatcher& matcher) {
     n.add("elements", Node::integer(op.elements));
     if (op.ops_per_element != d.ops_per_element)
       n.add("ops_per_element", Node::integer(op.ops_per_element));
+    if (op.vector_kind != d.vector_kind)
+      n.add("vector_kind", Node::str(vector_kind_name(op.vector_kind)));
   }
   return n;
 }

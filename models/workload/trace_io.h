@@ -13,7 +13,8 @@
 // workload.h's mapping comment, and optionally input_grad (default true), precision {weight,
 // activation, error} (number-format spec strings, checked with make_format), tensors {weight,
 // activation, error} (.npy files, paths relative to the trace file's directory, must exist) and
-// ops [{phase, op, name, m, n, k, groups, samples, elements, ops_per_element, a_role, b_role}].
+// ops [{phase, op, name, m, n, k, groups, samples, elements, ops_per_element, vector_kind, a_role,
+// b_role}].
 //
 // Ops: a layer without `ops` is expanded by expand_layer(). A layer with `ops` (possibly empty)
 // keeps them as recorded (the tracer writes what actually executed), validated: phase fwd | dgrad
@@ -22,8 +23,9 @@
 // the value of the matching op of the layer's own expansion: a GEMM matches the expanded GEMM of
 // the same phase with the same m, n, k, else the one at the same position among that phase's
 // GEMMs; a vector op matches the expanded vector op of the same phase and name. Without a match
-// the defaults are name "gemm", groups 1, samples 1, ops_per_element 1 and the phase's usual
-// roles (fwd activation x weight, dgrad error x weight, wgrad activation x error).
+// the defaults are name "gemm", groups 1, samples 1, ops_per_element 1, vector_kind activation and
+// the phase's usual roles (fwd activation x weight, dgrad error x weight, wgrad activation x
+// error).
 //
 // Chaining (shapes_chain: true): every conv2d and pool input (channels, h, w), every batch_norm
 // input (channels, elements per sample) and every linear in_features must be produced by the
@@ -61,11 +63,12 @@ struct TraceWriteOptions {
 
 // Writes `w` as YAML or JSON by the extension of `path`, keys in the fixed order of the README,
 // atomically (temporary file in the same directory + rename). Tensor paths are written relative
-// to the trace file's directory. Omits an op key when the reader would derive the same value, so
-// read_trace(write_trace(w)) == w field for field. Throws UserError on an unknown extension, a
-// workload that cannot be represented (output_hw with one of two sizes 0, a workload that does
-// not chain while options.shapes_chain is true) or a file that cannot be written; nothing is
-// written then.
+// to the trace file's directory. Omits an op key when the reader would derive the same value
+// (except groups, always written when above 1, so that summing m*n*k*groups*samples over the ops
+// counts MACs without re-expanding), so read_trace(write_trace(w)) == w field for field. Throws
+// UserError on an unknown extension, a workload that cannot be represented (output_hw with one of
+// two sizes 0, a workload that does not chain while options.shapes_chain is true) or a file that
+// cannot be written; nothing is written then.
 void write_trace(const Workload& w, const std::string& path, const TraceWriteOptions& options = {});
 
 // The text write_trace() would write; `json` selects the format, `trace_dir` is the directory

@@ -40,6 +40,13 @@ const char* phase_name(Phase p);  // "fwd", "dgrad", "wgrad", "update"
 
 enum class OpKind { kGemm, kVector };
 
+// What an element-wise op does, declared by whoever creates it (the expansion, a trace's
+// `vector_kind`), never guessed from its name: the energy model prices vector work per kind.
+enum class VectorKind { kActivation, kNorm, kUpdate };
+const char* vector_kind_name(VectorKind k);  // "activation", "norm", "update"
+const std::vector<std::string>& vector_kind_names();
+VectorKind parse_vector_kind(const std::string& s);  // one of vector_kind_names(); else logic_error
+
 struct Op {
   Phase phase = Phase::kFwd;
   OpKind kind = OpKind::kGemm;
@@ -51,6 +58,7 @@ struct Op {
   // kVector: element-wise work
   int64_t elements = 0;
   int64_t ops_per_element = 1;
+  VectorKind vector_kind = VectorKind::kActivation;
   int64_t macs() const { return kind == OpKind::kGemm ? m * n * k * groups * samples : 0; }
 };
 
@@ -131,7 +139,8 @@ struct Workload {
 // Op constructors (the expansion builds every op through these).
 Op gemm_op(Phase phase, const std::string& name, int64_t m, int64_t n, int64_t k, int64_t groups,
            int64_t samples, Role a_role, Role b_role);
-Op vector_op(Phase phase, const std::string& name, int64_t elements, int64_t ops_per_element);
+Op vector_op(Phase phase, const std::string& name, int64_t elements, int64_t ops_per_element,
+             VectorKind kind = VectorKind::kActivation);
 
 // Fills layer.ops from the layer's fields by the rules above (idempotent: replaces ops).
 // Throws UserError on impossible shapes (non-positive sizes, channels not divisible by groups,

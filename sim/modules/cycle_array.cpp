@@ -6,6 +6,7 @@
 
 #include "models/core/error.h"
 #include "models/mac/fp32_arith.h"
+#include "models/mac/i_mac_family.h"
 #include "models/mac/pe.h"
 
 namespace lbsim {
@@ -24,6 +25,8 @@ class CycleEngine {
 
 namespace {
 
+// Cell traits per PE template of pe.h (IMacFamily::pe_datapath): the engine's inner loops are
+// instantiated for each, so no MAC goes through a virtual call.
 struct FloatFamily {
   using Pe = FloatPe;
   using Op = FloatOperand;
@@ -492,13 +495,16 @@ void CycleArray::start(const GemmProblem& p, const AccumulatorSpec& acc, const C
   if (p.m < 1 || p.n < 1 || p.k < 1) throw std::logic_error("CycleArray::start: empty GEMM");
   if (p.a.q == nullptr || p.b.q == nullptr)
     throw std::logic_error("CycleArray::start: operand without tensor");
-  const FormatInfo& fa = p.a.q->format->info();
-  const FormatInfo& fb = p.b.q->format->info();
-  const MacFamily fam = mac_family(fa, fb);
-  if (fam == MacFamily::kFloat) {
-    m_engine = std::make_unique<Engine<FloatFamily>>(m_dataflow, m_rows, m_cols, p, acc, fault);
-  } else {
-    m_engine = std::make_unique<Engine<FixedFamily>>(m_dataflow, m_rows, m_cols, p, acc, fault);
+  // Every cell is the PE template of the operands' MAC family (IMacFamily::pe_datapath): the
+  // engine is instantiated for it, so no MAC goes through a virtual call.
+  const IMacFamily& family = mac_family_for(p.a.q->format->info(), p.b.q->format->info());
+  switch (family.pe_datapath()) {
+    case MacFamily::kFloat:
+      m_engine = std::make_unique<Engine<FloatFamily>>(m_dataflow, m_rows, m_cols, p, acc, fault);
+      break;
+    case MacFamily::kFixed:
+      m_engine = std::make_unique<Engine<FixedFamily>>(m_dataflow, m_rows, m_cols, p, acc, fault);
+      break;
   }
   m_result = CycleRunResult{};
   m_budget = -1;

@@ -1,7 +1,8 @@
 // Cycle-level PE array scenarios (sim/modules/cycle_array.h). One executable; the first argument
 // names the scenario and CTest runs each as its own test (SystemC elaborates once per process).
 //
-//   <family>_<df>        family in fp32 fp16 bf16 fp8 int8 dfp8 luq mls mls_wrap, df in os ws is:
+//   <family>_<df>        family in fp32 fp16 bf16 fp8 int8 dfp8 luq mls mls_wrap mxfp8 mxfp4 mxint8
+//                        nvfp4, df in os ws is:
 //                        a 7 x 9 x 13 GEMM on a 4 x 3 array (K = 13 is neither a multiple of
 //                        R = 4 nor of the MLS groups k5 / k3; M = 7, N = 9 are not multiples of
 //                        R, C), then a small convolution's fwd, dgrad and wgrad GEMMs, all in one
@@ -79,6 +80,21 @@ Formats family_formats(const std::string& fam) {
     f.b = "mls_m2e3:group_weight=k3";
     f.acc.acc_bits = 7;
     f.acc.policy = OverflowPolicy::kWrap;
+  } else if (fam == "mxfp8") {  // E5M2 errors x E4M3 weights; blocks of 4: several per K
+    f.a = "mxfp8_e5m2:block=4";
+    f.role_a = Role::kError;
+    f.b = "mxfp8_e4m3:block=4";
+    f.acc.acc_bits = 64;
+  } else if (fam == "mxfp4") {
+    f.a = f.b = "mxfp4:block=5";
+    f.acc.acc_bits = 64;
+  } else if (fam == "mxint8") {
+    f.a = "mxint8:block=3";
+    f.b = "mxint8:block=5";
+    f.acc.acc_bits = 64;
+  } else if (fam == "nvfp4") {  // E4M3 block scales: non-power-of-two group scales
+    f.a = f.b = "nvfp4:block=4";
+    f.acc.acc_bits = 64;
   } else {
     std::fprintf(stderr, "unknown family %s\n", fam.c_str());
     std::exit(2);

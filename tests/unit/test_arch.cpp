@@ -96,8 +96,8 @@ void check_same(const ArchConfig& a, const ArchConfig& b) {
 }  // namespace
 
 TEST_CASE("PE-array types: the eight families with their defaults", "[arch]") {
-  CHECK(pe_array_type_names() ==
-        std::vector<std::string>{"bf16", "dfp", "fp16", "fp32", "fp8", "int", "luq", "mls"});
+  CHECK(pe_array_type_names() == std::vector<std::string>{"bf16", "dfp", "fp16", "fp32", "fp8",
+                                                          "int", "luq", "mls", "mx", "nvfp4"});
   struct Row {
     const char* type;
     const char *w, *a, *e;
@@ -172,6 +172,8 @@ TEST_CASE("every shipped architecture file loads", "[arch]") {
       {"mls_m4e2_32x32.yaml", "mls", 32, "mls_m4e2", "mls_m4e2"},
       {"luq_32x32.yaml", "luq", 32, "int4_sawb", "luq_fp4"},
       {"int8_32x32.yaml", "dfp", 32, "dfp8", "dfp8"},
+      {"mxfp8_32x32.yaml", "mx", 32, "mxfp8_e4m3", "mxfp8_e5m2"},
+      {"nvfp4_32x32.yaml", "nvfp4", 32, "nvfp4", "nvfp4"},
       {"tiny_4x4.yaml", "fp32", 4, "fp32", "fp32"},
   };
   std::set<std::string> on_disk, listed;

@@ -9,6 +9,7 @@
 
 #include "models/core/error.h"
 #include "models/core/npy.h"
+#include "models/numerics/tensor.h"
 
 using namespace lbsim;
 

@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
 #include "models/core/catalog.h"
 
 namespace lbsim {
@@ -19,11 +23,15 @@ class PeArrayType : public IPeArrayType {
     std::string name, description;
     std::string weight, activation, error;  // default format specs
     std::vector<ElementKind> weight_kinds, activation_kinds, error_kinds;
-    bool fixed_point = false;
-    AccumulatorSpec accumulator;
+    std::string family;  // registered MAC family
     std::string accumulator_text;
   };
-  explicit PeArrayType(Spec s) : m_s(std::move(s)) {}
+  explicit PeArrayType(Spec s) : m_s(std::move(s)) {
+    m_family = find_mac_family(m_s.family);
+    if (m_family == nullptr)
+      throw std::logic_error("PE array type '" + m_s.name +
+                             "' names the unregistered MAC family '" + m_s.family + "'");
+  }
 
   const std::string& name() const override { return m_s.name; }
   const std::string& description() const override { return m_s.description; }
@@ -36,8 +44,9 @@ class PeArrayType : public IPeArrayType {
                                            &m_s.error_kinds};
     return *k[role_index(r)];
   }
-  bool fixed_point() const override { return m_s.fixed_point; }
-  AccumulatorSpec default_accumulator() const override { return m_s.accumulator; }
+  const IMacFamily& family() const override { return *m_family; }
+  bool fixed_point() const override { return m_family->integer_accumulator(); }
+  AccumulatorSpec default_accumulator() const override { return m_family->default_accumulator(); }
   const std::string& accumulator_text() const override { return m_s.accumulator_text; }
 
   std::vector<FormatProblem> validate(const FormatPtr& weight, const FormatPtr& activation,
@@ -55,17 +64,26 @@ class PeArrayType : public IPeArrayType {
         ok = ok || k == info.kind;
         names.push_back(element_kind_name(k));
       }
-      if (ok) continue;
-      out.push_back({r, fmt::format("'{}' is of kind {}; the {} PE array executes {} operands "
-                                    "of kind {} only (e.g. {})",
-                                    info.name, element_kind_name(info.kind), m_s.name, role_name(r),
-                                    join(names, " | "), default_format(r))});
+      if (!ok) {
+        out.push_back({r, fmt::format("'{}' is of kind {}; the {} PE array executes {} operands "
+                                      "of kind {} only (e.g. {})",
+                                      info.name, element_kind_name(info.kind), m_s.name,
+                                      role_name(r), join(names, " | "), default_format(r))});
+        continue;
+      }
+      const IMacFamily& executor = mac_family_of(info);
+      if (&executor != m_family)
+        out.push_back({r, fmt::format("'{}' is executed by the {} MAC family; the {} PE array's "
+                                      "cells are of the {} family (e.g. {})",
+                                      info.name, executor.name(), m_s.name, m_family->name(),
+                                      default_format(r))});
     }
     return out;
   }
 
  private:
   Spec m_s;
+  const IMacFamily* m_family = nullptr;
 };
 
 const std::vector<ElementKind> kFloat = {ElementKind::kFloat};
@@ -74,21 +92,21 @@ const std::vector<ElementKind> kLog = {ElementKind::kLog};
 const std::vector<ElementKind> kMls = {ElementKind::kMls};
 const std::string kFp32Acc = "fp32 (round to nearest even after every FMA, ascending k)";
 
-AccumulatorSpec acc(int bits) {
-  AccumulatorSpec a;
-  a.acc_bits = bits;
-  a.policy = OverflowPolicy::kSaturate;
-  return a;
-}
-
+// The type object is made on first use (after static initialisation: it looks its family up).
 Registry<IPeArrayType>::Maker maker(PeArrayType::Spec s) {
-  auto t = std::make_shared<const PeArrayType>(std::move(s));
-  return [t](Params&) -> std::shared_ptr<const IPeArrayType> { return t; };
+  return [s](Params&) -> std::shared_ptr<const IPeArrayType> {
+    static std::mutex lock;
+    static std::map<std::string, std::shared_ptr<const IPeArrayType>> made;
+    std::lock_guard<std::mutex> hold(lock);
+    auto it = made.find(s.name);
+    if (it == made.end()) it = made.emplace(s.name, std::make_shared<const PeArrayType>(s)).first;
+    return it->second;
+  };
 }
 
 PeArrayType::Spec float_spec(const std::string& name, const std::string& description,
                              const std::string& w, const std::string& a, const std::string& e) {
-  return {name, description, w, a, e, kFloat, kFloat, kFloat, false, acc(32), kFp32Acc};
+  return {name, description, w, a, e, kFloat, kFloat, kFloat, "float", kFp32Acc};
 }
 
 PeArrayType::Spec fixed_spec(const std::string& name, const std::string& description,
@@ -96,7 +114,7 @@ PeArrayType::Spec fixed_spec(const std::string& name, const std::string& descrip
                              const std::vector<ElementKind>& error_kinds,
                              const std::string& acc_text) {
   const std::vector<ElementKind>& wa_kinds = error_kinds == kMls ? kMls : kInt;
-  return {name, description, w, a, e, wa_kinds, wa_kinds, error_kinds, true, acc(32), acc_text};
+  return {name, description, w, a, e, wa_kinds, wa_kinds, error_kinds, "fixed", acc_text};
 }
 
 const PeArrayType::Spec kFp32 =
@@ -121,8 +139,28 @@ const PeArrayType::Spec kMlsArray = fixed_spec(
     "mls", "MLS: tiny-float elements, intra-group fixed point, inter-group fp32", "mls_m1e2",
     "mls_m1e2", "mls_m1e2", kMls, "intra-group fixed point, inter-group fp32 sum");
 
+// The mx family's arrays (OCP MX v1.0 and NVFP4 block formats): FP elements are kMls codes, MXINT8
+// kInt; every format they take names the mx family.
+const std::vector<ElementKind> kMxKinds = {ElementKind::kMls, ElementKind::kInt};
+PeArrayType::Spec mx_spec(const std::string& name, const std::string& description,
+                          const std::string& w, const std::string& a, const std::string& e) {
+  return {name,     description,
+          w,        a,
+          e,        kMxKinds,
+          kMxKinds, kMxKinds,
+          "mx",     "exact integer sum per block, block scales, fp32 sum of block results"};
+}
+const PeArrayType::Spec kMxArray =
+    mx_spec("mx", "OCP MX: MXFP8 E4M3 weights/activations, E5M2 errors; exact block dot products",
+            "mxfp8_e4m3", "mxfp8_e4m3", "mxfp8_e5m2");
+const PeArrayType::Spec kNvfp4Array =
+    mx_spec("nvfp4", "NVFP4: E2M1 blocks of 16 with E4M3 block scales and an fp32 tensor scale",
+            "nvfp4", "nvfp4", "nvfp4");
+
 }  // namespace
 
+LBSIM_REGISTER(IPeArrayType, kMxArray.name, kMxArray.description, maker(kMxArray))
+LBSIM_REGISTER(IPeArrayType, kNvfp4Array.name, kNvfp4Array.description, maker(kNvfp4Array))
 LBSIM_REGISTER(IPeArrayType, kFp32.name, kFp32.description, maker(kFp32))
 LBSIM_REGISTER(IPeArrayType, kFp16.name, kFp16.description, maker(kFp16))
 LBSIM_REGISTER(IPeArrayType, kBf16.name, kBf16.description, maker(kBf16))
