@@ -274,8 +274,10 @@ EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::strin
     if (!nodes || !nodes.IsMap()) {
       diag->error(mark(scaling, file), "scaling.nodes", "required map {<nm>: {logic, sram}}");
     } else {
+      std::vector<std::string> known_nodes;
       for (auto it = nodes.begin(); it != nodes.end(); ++it) {
         const std::string nm = it->first.as<std::string>();
+        known_nodes.push_back(nm);
         const std::string path = "scaling.nodes." + nm;
         int nm_value = 0;
         try {
@@ -314,7 +316,8 @@ EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::strin
       }
       if (!node_found)
         diag->error(node_loc, "node",
-                    fmt::format("node {} nm has no entry in scaling.nodes", t.m_node));
+                    fmt::format("node {} nm has no entry in scaling.nodes; allowed: {}", t.m_node,
+                                join(known_nodes)));
     }
   }
 
