@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <fstream>
 #include <map>
+#include <sstream>
 
+#include "models/core/hash.h"
 #include "models/core/params.h"
 
 namespace lbsim {
@@ -227,14 +230,19 @@ bool split_key(const std::string& key, std::string& name,
 }  // namespace
 
 EnergyTable EnergyTable::load(const std::string& path, const std::vector<std::string>& overrides) {
-  ConfigFile f = ConfigFile::load(path);
-  return from_config(f, overrides);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError(fmt::format("{}: error: cannot open file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path, overrides);
 }
 
 EnergyTable EnergyTable::parse(const std::string& text, const std::string& name,
                                const std::vector<std::string>& overrides) {
   ConfigFile f = ConfigFile::parse(text, name);
-  return from_config(f, overrides);
+  EnergyTable t = from_config(f, overrides);
+  t.m_hash = fnv1a_hex(text);
+  return t;
 }
 
 EnergyTable EnergyTable::builtin(const std::vector<std::string>& overrides) {

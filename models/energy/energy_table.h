@@ -60,6 +60,8 @@ class EnergyTable {
 
   const std::string& name() const { return m_name; }
   const std::string& file() const { return m_file; }
+  // FNV-1a of the table's YAML text (models/core/hash.h), overrides not included.
+  const std::string& text_hash() const { return m_hash; }
   int node() const { return m_node; }
   double factor(const std::string& scale) const;  // node factor of a scale class (none = 1)
   const std::vector<EnergyEntry>& entries() const { return m_entries; }
@@ -71,7 +73,7 @@ class EnergyTable {
 
  private:
   static EnergyTable from_config(ConfigFile& f, const std::vector<std::string>& overrides);
-  std::string m_name, m_file;
+  std::string m_name, m_file, m_hash;
   int m_node = 45;
   double m_logic = 1, m_sram = 1;
   std::vector<EnergyEntry> m_entries;

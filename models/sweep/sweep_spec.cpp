@@ -500,13 +500,4 @@ SweepSpec load_sweep(const std::string& path) {
   return parse_sweep(ss.str(), path);
 }
 
-std::string fnv1a_hex(const std::string& bytes) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{:016x}", h);
-}
-
 }  // namespace lbsim

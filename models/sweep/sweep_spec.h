@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "models/core/error.h"
+#include "models/core/hash.h"
 #include "models/sweep/numerics_quality.h"
 
 namespace lbsim {
@@ -74,8 +75,5 @@ struct SweepSpec {
 SweepSpec load_sweep(const std::string& path);
 SweepSpec parse_sweep(const std::string& text, const std::string& path);
 constexpr int64_t kMaxSweepPoints = 1000000;
-
-// 64-bit FNV-1a of bytes, as 16 lowercase hex digits (hashes of resolved configurations).
-std::string fnv1a_hex(const std::string& bytes);
 
 }  // namespace lbsim

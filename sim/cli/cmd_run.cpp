@@ -64,14 +64,21 @@ struct RunArgs {
   std::string out = "out/run";
   std::vector<std::string> params;
   std::string mode;                   // "" = the arch's pe_array.fidelity, else timing | cycle
+  std::string name;                   // --name: the architecture's name in the outputs
   uint64_t seed = 0;                  // cycle mode: seed of the random operands
   std::string energy;                 // energy table YAML ("" = built-in 45 nm)
   int64_t energy_node = 0;            // 0 = the table's own node
   reports::TrainingOptions training;  // whole-training estimate in the reports (reports/report.h)
 };
 
+// The architecture, named as it ran: --name, else the file's name, marked when -p changed it
+// (a run with -p pe_array.rows=64 is not the file's mls_m1e2_32x32).
 ArchConfig run_arch(const RunArgs& a) {
   ArchConfig arch = load_arch_or_default(a.arch, a.params);
+  if (!a.name.empty())
+    arch.name = a.name;
+  else if (!a.params.empty())
+    arch.name += " (overridden: -p " + join(a.params, ", -p ") + ")";
   if (!a.mode.empty()) arch.pe.cycle_fidelity = a.mode == "cycle";  // --mode overrides the YAML
   return arch;
 }
@@ -145,6 +152,8 @@ void cmd_run(const RunArgs& a) {
   req.workload = resolve_workload(a.workload, a.batch);
   req.workload_spec = a.workload;
   req.sim.seed = a.seed;
+  req.overrides = a.params;
+  req.version = version();
 
   const auto t0 = std::chrono::steady_clock::now();
   const RunOutcome run = run_once(std::move(req), table);
@@ -183,6 +192,9 @@ void add_run_command(CLI::App& app) {
   c->add_option("-p,--param", args->params,
                 "Override one architecture key: -p pe_array.rows=16 (repeatable)")
       ->allow_extra_args(false);
+  c->add_option("--name", args->name,
+                "Name of the architecture in the outputs (default: the file's name, marked "
+                "\"(overridden: -p ...)\" when -p changed it)");
   c->add_option("--mode", args->mode,
                 "Fidelity of the PE array: timing (closed-form tile cycles) or cycle (the clocked "
                 "cycle-level array computes every GEMM tile on random operands; same cycles, "

@@ -30,16 +30,21 @@ RunOutcome run_once(RunRequest request, const EnergyTable& table) {
   return out;
 }
 
-std::string run_stats_json(const RunOutcome& run) {
+std::string run_stats_json(const RunOutcome& run, const EnergyTable& table) {
   RunInfo info;
   info.workload_spec = run.request.workload_spec;
+  info.version = run.request.version;
+  info.overrides = run.request.overrides;
+  info.energy_file = table.file();
+  info.energy_node = table.node();
+  info.energy_hash = table.text_hash();
   return stats_json(run.request.arch, run.request.workload, info, run.sim);
 }
 
 std::string add_run_outputs(const RunOutcome& run, const EnergyTable& table,
                             const reports::TrainingOptions& training, const std::string& dir,
                             OutputSet& out) {
-  const std::string json = run_stats_json(run);
+  const std::string json = run_stats_json(run, table);
   const std::string csv = layers_csv(run.sim.rows);
   // report.json / report.md / report.html: built before anything is written.
   const reports::ReportFiles report_files = reports::make_reports(reports::build_report_input(

@@ -40,6 +40,8 @@ struct RunRequest {
   Workload workload;          // expanded
   std::string workload_spec;  // what the user asked for ("resnet20", a path)
   SimOptions sim;
+  std::vector<std::string> overrides;  // the -p assignments arch was loaded with (provenance)
+  std::string version;                 // lbsim version (provenance)
 };
 
 struct RunOutcome {
@@ -53,8 +55,9 @@ struct RunOutcome {
 // actions, simulates. `table` must cost the run (uncosted actions are listed, not an error).
 RunOutcome run_once(RunRequest request, const EnergyTable& table);
 
-// stats.json of the run.
-std::string run_stats_json(const RunOutcome& run);
+// stats.json of the run, with its provenance (version, overrides, formats, lowering, the energy
+// table `table` with the hash of its text).
+std::string run_stats_json(const RunOutcome& run, const EnergyTable& table);
 
 // Adds the run's files under `dir` to `out` (committed by the caller). The reports are built
 // here, before anything is written (a report error is a UserError with nothing written). Returns

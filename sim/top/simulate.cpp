@@ -6,6 +6,7 @@
 #include <systemc>
 
 #include "models/core/error.h"
+#include "models/numerics/conv_lowering.h"
 #include "sim/modules/run_ledger.h"
 #include "sim/top/accelerator_top.h"
 
@@ -108,6 +109,17 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
   nlohmann::ordered_json run;
   run["arch"] = arch.name;
   run["arch_source"] = arch.source;
+  if (!info.version.empty()) run["lbsim_version"] = info.version;
+  run["arch_overrides"] = info.overrides;
+  nlohmann::ordered_json formats;
+  formats["weight"] = arch.pe.weight ? arch.pe.weight->describe() : "";
+  formats["activation"] = arch.pe.activation ? arch.pe.activation->describe() : "";
+  formats["error"] = arch.pe.error ? arch.pe.error->describe() : "";
+  run["formats"] = formats;
+  run["dgrad_lowering"] = dgrad_lowering_name(arch.mapping.dgrad_lowering);
+  if (!info.energy_file.empty())
+    run["energy_table"] = {
+        {"file", info.energy_file}, {"node", info.energy_node}, {"hash", info.energy_hash}};
   run["pe_array"] = {{"type", arch.pe.type},
                      {"rows", arch.pe.rows},
                      {"cols", arch.pe.cols},

@@ -59,6 +59,12 @@ RunResult simulate(const ArchConfig& arch, const Workload& workload, SimPlan pla
 // Metadata of a run for stats.json (deterministic: no wall time, no host names).
 struct RunInfo {
   std::string workload_spec;  // what the user asked for ("resnet20", a path)
+  // Provenance (written when set): the lbsim version, the -p overrides applied to the
+  // architecture, and the energy table (file, node, hash of its text).
+  std::string version;
+  std::vector<std::string> overrides;
+  std::string energy_file, energy_hash;
+  int energy_node = 0;
 };
 // {"run": {arch, pe_array (with its fidelity), workload, batch, clock, totals..., cycle fidelity:
 // seed}, "stats": {<the stats tree>}}, 2-space indent.

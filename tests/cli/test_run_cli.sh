@@ -86,4 +86,21 @@ expect_user_error "cycle fidelity needs scalesim_compat: false" cyc \
   run -p pe_array.fidelity=cycle -p pe_array.scalesim_compat=true --out cyc
 expect_user_error "<cmdline -p #1>" badp run -p pe_array.rows=0 --out badp
 expect_user_error "no_such_net" badw run --workload no_such_net --out badw
+# --- provenance: stats.json says what produced it; a -p run is not labelled as the plain file.
+"$LBSIM" run --workload resnet20 --batch 1 -p pe_array.rows=16 -p pe_array.formats.weight=mls_m2e2 \
+  --out prov >/dev/null || fail "run with -p failed"
+"$LBSIM" run --workload resnet20 --batch 1 -p pe_array.rows=16 --name my16 --out named >/dev/null ||
+  fail "run with --name failed"
+$PY - prov/stats.json named/stats.json "$("$LBSIM" --version)" <<'EOF' || fail "provenance in stats.json"
+import json, sys
+r = json.load(open(sys.argv[1]))["run"]
+assert r["arch"] == "mls_m1e2_32x32 (overridden: -p pe_array.rows=16, -p pe_array.formats.weight=mls_m2e2)", r["arch"]
+assert r["arch_overrides"] == ["pe_array.rows=16", "pe_array.formats.weight=mls_m2e2"]
+assert r["formats"]["weight"].startswith("mls_m2e2") and r["formats"]["error"].startswith("mls_m1e2")
+assert r["dgrad_lowering"] == "transposed"
+t = r["energy_table"]
+assert t["node"] == 45 and len(t["hash"]) == 16 and "45nm.yaml" in t["file"]
+assert sys.argv[3] == "lbsim " + r["lbsim_version"], (sys.argv[3], r["lbsim_version"])
+assert json.load(open(sys.argv[2]))["run"]["arch"] == "my16"
+EOF
 echo "test_run_cli: ok"
