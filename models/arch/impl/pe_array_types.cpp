@@ -1,5 +1,5 @@
-// The shipped PE-array types (pe_array_types.h). Defaults per family follow
-// /work/shared/research/seeds.md §6: which format each family uses in each GEMM.
+// The shipped PE-array types (pe_array_types.h). Defaults per family follow the papers' recipes:
+// which format each family uses in each GEMM (README.md, "Number formats").
 #include "models/arch/pe_array_types.h"
 
 #include <fmt/format.h>
