@@ -14,7 +14,6 @@
 // date of the same length, which keeps the PDF's byte offsets valid.
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,9 +28,8 @@
 #include <sstream>
 
 #include "models/core/error.h"
+#include "reports/gnuplot.h"
 #include "reports/report.h"
-
-extern char** environ;
 
 namespace lbsim::reports {
 
@@ -47,19 +45,6 @@ std::string label(std::string s) {
   for (char& c : s)
     if (c == '\t' || c == '\n' || c == '\r') c = ' ';
   return s;
-}
-
-std::string gp_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
 }
 
 // A display unit: values are divided by `scale`; `name` is shown on axes (UTF-8), `ascii` goes
@@ -256,90 +241,12 @@ LayerBars select_layers(const std::vector<LayerSum>& all, int64_t (*key)(const L
   return out;
 }
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The full path of `prog` (as execvp would find it), "" when not found.
-std::string find_executable(const std::string& prog) {
-  if (prog.find('/') != std::string::npos) return ::access(prog.c_str(), X_OK) == 0 ? prog : "";
-  const char* path = std::getenv("PATH");
-  if (!path) return "";
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    if (dir.empty()) dir = ".";
-    const std::string full = (std::filesystem::path(dir) / prog).string();
-    if (::access(full.c_str(), X_OK) == 0) return full;
-  }
-  return "";
-}
-
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-}
-
-// The <svg ...>...</svg> element of gnuplot's output, ids made unique with `prefix`.
-std::string inline_svg(const std::string& svg, const std::string& prefix) {
-  const size_t start = svg.find("<svg");
-  if (start == std::string::npos) return std::string();
-  std::string s = svg.substr(start);
-  replace_all(s, "id='", "id='" + prefix);
-  replace_all(s, "id=\"", "id=\"" + prefix);
-  replace_all(s, "href='#", "href='#" + prefix);
-  replace_all(s, "href=\"#", "href=\"#" + prefix);
-  replace_all(s, "url(#", "url(#" + prefix);
-  return s;
-}
-
 // cairo writes the wall-clock time as /CreationDate (D:YYYYMMDDHHmmSS...): fixed to 1970-01-01.
 void fix_pdf_date(std::string& pdf) {
   const std::string key = "/CreationDate (D:";
   const size_t at = pdf.find(key);
   if (at == std::string::npos || at + key.size() + 14 > pdf.size()) return;
   pdf.replace(at + key.size(), 14, "19700101000000");
-}
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "lbsim-plots-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data()))
-      throw UserError("error: cannot create a temporary directory for the plots");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-// Runs argv[0] (a full path) with `argv` in `cwd`, stdin from /dev/null, stdout and stderr to
-// `log`; no shell. Returns the exit status (-1 when it could not be started or was killed).
-int run_program(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
-                const std::filesystem::path& log) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-  pid_t pid = 0;
-  const int err = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (err != 0) return -1;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace
@@ -607,7 +514,7 @@ PlotSet render_plots(const ReportInput& in, const std::string& gnuplot) {
     return set;
   }
   const std::vector<PlotSource> sources = plot_sources(in);
-  TempDir dir;
+  TempDir dir("lbsim-plots");
   std::vector<std::string> argv = {exe};
   for (const PlotSource& s : sources) {
     std::ofstream gp(dir.path / (s.name + ".gp"), std::ios::binary);

@@ -2,12 +2,8 @@
 // SweepTable. Text is fixed-precision and every order is defined, so the files are deterministic.
 #include "reports/sweep_summary.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -24,9 +20,8 @@
 #include <stdexcept>
 
 #include "models/core/error.h"
+#include "reports/gnuplot.h"
 #include "reports/tables.h"
-
-extern char** environ;
 
 namespace lbsim::reports {
 
@@ -91,64 +86,10 @@ double combined_sqnr_db(const std::vector<double>& roles_db) {
 // ---------------------------------------------------------------------------------------------
 // gnuplot runner
 
-namespace {
-
-std::string gp_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string find_program(const std::string& prog) {
-  if (prog.find('/') != std::string::npos)
-    return ::access(prog.c_str(), X_OK) == 0 ? prog : std::string();
-  const char* path = std::getenv("PATH");
-  if (!path) return std::string();
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    if (dir.empty()) dir = ".";
-    const std::string p = (std::filesystem::path(dir) / prog).string();
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return std::string();
-}
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "lbsim-sweep-figures-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data()))
-      throw UserError("error: cannot create a temporary directory for the sweep figures");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-}  // namespace
-
 std::vector<std::string> draw_gnuplot_figures(const std::vector<GnuplotFigure>& figures,
                                               const std::string& gnuplot, std::string* note) {
   if (figures.empty()) return {};
-  const std::string exe = find_program(gnuplot);
+  const std::string exe = find_executable(gnuplot);
   if (exe.empty()) {
     *note = fmt::format(
         "figures not drawn: {} not found (install Debian's gnuplot-nox; `gnuplot NAME.gp` in "
@@ -156,7 +97,7 @@ std::vector<std::string> draw_gnuplot_figures(const std::vector<GnuplotFigure>& 
         gnuplot);
     return {};
   }
-  TempDir dir;
+  TempDir dir("lbsim-sweep-figures");
   // One batch script: each figure's own script after a full reset, so that it draws exactly what
   // the standalone `gnuplot NAME.gp` draws.
   std::string batch = "cd " + gp_string(dir.path.string()) + "\n";
@@ -176,30 +117,16 @@ std::vector<std::string> draw_gnuplot_figures(const std::vector<GnuplotFigure>& 
     out << batch;
     if (!out) throw UserError("error: cannot write the sweep figure scripts");
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<char*> argv = {const_cast<char*>(exe.c_str()), const_cast<char*>(batch_path.c_str()),
-                             nullptr};
-  pid_t pid = 0;
-  const int spawn_rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawn_rc != 0)
-    throw UserError(fmt::format("error: cannot start {}: {}", gnuplot, std::strerror(spawn_rc)));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw UserError(fmt::format("error: waiting for {} failed", gnuplot));
-  }
-  const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  const int rc = run_program({exe, batch_path}, dir.path, log_path);
+  if (rc == -1 && !std::filesystem::exists(log_path))
+    throw UserError(fmt::format("error: cannot start {}", gnuplot));
+  const bool ok = rc == 0;
   std::vector<std::string> svgs;
   for (const GnuplotFigure& f : figures) {
-    std::string svg = slurp(dir.path / (f.name + ".svg"));
+    std::string svg = read_file(dir.path / (f.name + ".svg"));
     if (!ok || svg.find("</svg>") == std::string::npos)
       throw UserError(fmt::format("error: gnuplot failed on the sweep figures ({}): {}", f.name,
-                                  slurp(log_path)));
+                                  read_file(log_path)));
     svgs.push_back(std::move(svg));
   }
   return svgs;
@@ -947,23 +874,6 @@ std::string join_values(const std::vector<std::string>& v, size_t max = 24) {
   std::vector<std::string> shown(v.begin(), v.begin() + std::min(v.size(), max));
   std::string s = fmt::format("{}", fmt::join(shown, ", "));
   if (v.size() > max) s += fmt::format(", … ({} values)", v.size());
-  return s;
-}
-
-// The <svg> element of a standalone SVG, ids made unique with `prefix` (inline in the HTML).
-std::string inline_svg(const std::string& svg, const std::string& prefix) {
-  const size_t start = svg.find("<svg");
-  if (start == std::string::npos) return std::string();
-  std::string s = svg.substr(start);
-  const auto replace_all = [&s](const std::string& from, const std::string& to) {
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-      s.replace(at, from.size(), to);
-  };
-  replace_all("id='", "id='" + prefix);
-  replace_all("id=\"", "id=\"" + prefix);
-  replace_all("href='#", "href='#" + prefix);
-  replace_all("href=\"#", "href=\"#" + prefix);
-  replace_all("url(#", "url(#" + prefix);
   return s;
 }
 
