@@ -124,6 +124,23 @@ std::vector<int64_t> groups_and_max(const Tensor& x, const GroupMap& m, std::vec
   return gid;
 }
 
+// The start of an MX / NVFP4 quantization: the QTensor's identity and block groups, each
+// element's block and every block's max |x|.
+struct BlockStart {
+  QTensor q;
+  std::vector<int64_t> gid;
+  std::vector<double> gmax;
+};
+BlockStart start_blocks(FormatPtr f, const Tensor& x, const QuantContext& ctx, GroupMap groups) {
+  BlockStart b;
+  b.q.format = std::move(f);
+  b.q.shape = x.shape;
+  b.q.role = ctx.role;
+  b.q.groups = std::move(groups);
+  b.gid = groups_and_max(x, b.q.groups, b.gmax);
+  return b;
+}
+
 class MxFormat final : public INumberFormat, public std::enable_shared_from_this<MxFormat> {
  public:
   MxFormat(const ElementType& t, int64_t block) : m_t(t), m_block(block) {
@@ -168,13 +185,10 @@ class MxFormat final : public INumberFormat, public std::enable_shared_from_this
 
   QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
     require_finite(x, m_info.name, ctx.role);
-    QTensor q;
-    q.format = shared_from_this();
-    q.shape = x.shape;
-    q.role = ctx.role;
-    q.groups = group_map(x.shape, ctx);
-    std::vector<double> gmax;
-    const std::vector<int64_t> gid = groups_and_max(x, q.groups, gmax);
+    BlockStart b = start_blocks(shared_from_this(), x, ctx, group_map(x.shape, ctx));
+    QTensor& q = b.q;
+    const std::vector<int64_t>& gid = b.gid;
+    const std::vector<double>& gmax = b.gmax;
     std::vector<int> xexp(gmax.size());
     q.group_scale.resize(gmax.size());
     for (size_t g = 0; g < gmax.size(); ++g) {
@@ -194,7 +208,7 @@ class MxFormat final : public INumberFormat, public std::enable_shared_from_this
         q.codes[i] = (c != 0 && v < 0) ? c | (1u << (m_t.exp_bits + m_t.man_bits)) : c;
       }
     }
-    return q;
+    return std::move(b.q);
   }
 
   std::string describe() const override {
@@ -248,13 +262,10 @@ class Nvfp4Format final : public INumberFormat, public std::enable_shared_from_t
 
   QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
     require_finite(x, m_info.name, ctx.role);
-    QTensor q;
-    q.format = shared_from_this();
-    q.shape = x.shape;
-    q.role = ctx.role;
-    q.groups = group_map(x.shape, ctx);
-    std::vector<double> gmax;
-    const std::vector<int64_t> gid = groups_and_max(x, q.groups, gmax);
+    BlockStart b = start_blocks(shared_from_this(), x, ctx, group_map(x.shape, ctx));
+    QTensor& q = b.q;
+    const std::vector<int64_t>& gid = b.gid;
+    const std::vector<double>& gmax = b.gmax;
     double amax = 0.0;
     for (double g : gmax) amax = std::max(amax, g);
     const double s_t =
@@ -275,7 +286,7 @@ class Nvfp4Format final : public INumberFormat, public std::enable_shared_from_t
       const uint32_t c = fp_magnitude_code(std::fabs(v), kE2m1);
       q.codes[i] = (c != 0 && v < 0) ? c | 8u : c;
     }
-    return q;
+    return std::move(b.q);
   }
 
   std::string describe() const override {
