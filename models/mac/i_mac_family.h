@@ -95,4 +95,12 @@ Registry<IMacFamily>::Maker mac_family_maker() {
   return [f](Params&) -> std::shared_ptr<const IMacFamily> { return f; };
 }
 
+// For families' energy sizing: the smallest s with 2^s >= v (v >= 1), e.g. the adder-tree depth
+// of v inputs.
+inline int ceil_log2(int64_t v) {
+  int s = 0;
+  while ((int64_t{1} << s) < v) ++s;
+  return s;
+}
+
 }  // namespace lbsim

@@ -17,12 +17,6 @@ int64_t fixed_quant_ops_per_element(const FormatInfo& f, bool stochastic);
 void fixed_gemm_actions(const GemmActionInput& in, const std::string& family,
                         const ActionSink& sink);
 
-int ceil_log2(int64_t v) {  // smallest s with 2^s >= v (v >= 1)
-  int s = 0;
-  while ((int64_t{1} << s) < v) ++s;
-  return s;
-}
-
 class FixedMacFamily : public IMacFamily {
  public:
   const std::string& name() const override { return m_name; }

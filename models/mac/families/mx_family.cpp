@@ -38,12 +38,6 @@ namespace lbsim {
 
 namespace {
 
-int ceil_log2(int64_t v) {  // smallest s with 2^s >= v (v >= 1)
-  int s = 0;
-  while ((int64_t{1} << s) < v) ++s;
-  return s;
-}
-
 class MxMacFamily : public IMacFamily {
  public:
   const std::string& name() const override { return m_name; }
