@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "models/numerics/conv_lowering.h"
+
 namespace lbsim::reports {
 
 namespace {
@@ -48,6 +50,26 @@ std::vector<Table> report_tables(const ReportInput& in) {
     Table t{"Summary", {"quantity", "value"}, {false, false}, {}, ""};
     const auto& pe = get("pe_array");
     t.rows.push_back({"architecture", str(get("arch"))});
+    t.rows.push_back({"architecture file", str(get("arch_source"))});
+    {
+      std::string ov;
+      for (const auto& o : get("arch_overrides").is_array() ? get("arch_overrides")
+                                                            : nlohmann::ordered_json::array())
+        ov += (ov.empty() ? "-p " : ", -p ") + str(o);
+      t.rows.push_back({"overrides", ov.empty() ? "none" : ov});
+    }
+    {
+      // The format names (each describe() starts with "<name>: ..."), per role.
+      const auto& f = get("formats");
+      const auto name = [&](const char* role) {
+        const std::string d = f.is_object() ? str(f.value(role, nlohmann::ordered_json())) : "-";
+        return d.substr(0, d.find(':'));
+      };
+      t.rows.push_back(
+          {"formats (weight / activation / error)",
+           fmt::format("{} / {} / {}", name("weight"), name("activation"), name("error"))});
+    }
+    t.rows.push_back({"dgrad lowering", str(get("dgrad_lowering"))});
     t.rows.push_back(
         {"PE array",
          fmt::format("{} {}x{} {}", str(pe.value("type", nlohmann::ordered_json())), in.pe_rows,
@@ -62,7 +84,15 @@ std::vector<Table> report_tables(const ReportInput& in) {
     t.rows.push_back({"cycles", fmt::format("{} ({:.6f} ms)", cycles,
                                             static_cast<double>(cycles) / (in.clock_mhz * 1e3))});
     t.rows.push_back({"compute / stall cycles", fmt::format("{} / {}", compute, stall)});
-    t.rows.push_back({"MACs", std::to_string(macs)});
+    {
+      const auto wm = get("workload_macs");
+      const std::string note =
+          wm.is_number_integer()
+              ? executed_macs_note(macs, wm.get<int64_t>(), str(get("dgrad_lowering")))
+              : "";
+      t.rows.push_back({"MACs", note.empty() ? std::to_string(macs)
+                                             : fmt::format("{} executed = {}", macs, note)});
+    }
     t.rows.push_back({"PE-array utilisation",
                       fmt::format("{:.2f} %", cycles > 0 ? 100.0 * static_cast<double>(macs) /
                                                                (static_cast<double>(cycles) *
@@ -77,6 +107,7 @@ std::vector<Table> report_tables(const ReportInput& in) {
                                                     : 0))});
     t.rows.push_back({"energy", fmt::format("{} µJ", uj(in.energy.total_pj))});
     t.rows.push_back({"energy table", fmt::format("{} ({} nm)", in.energy_table, in.energy_node)});
+    t.rows.push_back({"lbsim version", str(get("lbsim_version"))});
     if (!in.energy.uncosted.empty()) {
       std::string u;
       for (const auto& [a, n] : in.energy.uncosted)

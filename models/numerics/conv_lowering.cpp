@@ -20,6 +20,17 @@ const char* conv_phase_name(ConvPhase p) {
   return "?";
 }
 
+std::string executed_macs_note(int64_t executed, int64_t network, const std::string& lowering) {
+  if (executed == network || network <= 0) return "";
+  const int64_t extra = executed - network;
+  if (extra > 0 && lowering == "transposed")
+    return std::to_string(network) + " in the network + " + std::to_string(extra) +
+           " zero taps of strided layers' dgrad (mapping.dgrad_lowering=transposed; im2col runs "
+           "none)";
+  return std::to_string(network) + " in the network (" + (extra > 0 ? "+" : "") +
+         std::to_string(extra) + " from the lowering)";
+}
+
 ConvPhase parse_conv_phase(const std::string& s) {
   if (s == "fwd") return ConvPhase::kFwd;
   if (s == "dgrad") return ConvPhase::kDgrad;

@@ -40,6 +40,12 @@ ConvGeometry make_conv_geometry(const Shape& x, const Shape& w, int64_t stride, 
 enum class DgradLowering { kIm2col, kTransposed };
 const char* dgrad_lowering_name(DgradLowering l);  // "im2col", "transposed"
 
+// Why a run executes more MACs than the network has (`lbsim workload show` counts the network's
+// own): "" when the two are equal, else e.g. "3878744064 in the network + 226492416 zero taps of
+// strided layers' dgrad (mapping.dgrad_lowering=transposed; im2col runs none)". One text for the
+// console summary and the reports.
+std::string executed_macs_note(int64_t executed, int64_t network, const std::string& lowering);
+
 // GEMM sizes of a phase under a lowering (m, n, k of the GEMM lower_conv builds).
 struct ConvGemmShape {
   int64_t m = 0, n = 0, k = 0;

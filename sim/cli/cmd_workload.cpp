@@ -83,6 +83,10 @@ std::string summary(const ResolvedWorkload& r) {
   }
   out += fmt::format("total {:<6}  {:>20} MACs  {:>14.3f} GMAC\n", "all", all, all / 1e9);
   out += fmt::format("total vector elements  {}\n", vector_total);
+  out +=
+      "(the network's own MACs; `lbsim run` with mapping.dgrad_lowering=transposed, as the "
+      "shipped architectures, also executes the zero taps of strided layers' dgrad and prints "
+      "both counts)\n";
   return out;
 }
 

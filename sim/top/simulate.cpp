@@ -66,6 +66,8 @@ RunResult simulate(const ArchConfig& arch, const Workload& workload, SimPlan pla
   r.vector_ops = p.vector_ops;
   r.tiles = p.tiles;
   r.jobs = p.items;
+  for (Phase ph : {Phase::kFwd, Phase::kDgrad, Phase::kWgrad, Phase::kUpdate})
+    r.workload_macs += workload.total_macs(ph);
   const double pes = static_cast<double>(arch.pe.rows) * static_cast<double>(arch.pe.cols);
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const OpWork& w = p.ops[i];
@@ -135,6 +137,7 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
   run["time_ms"] = static_cast<double>(r.total_cycles) / (arch.clock_mhz * 1000.0);
   run["compute_cycles"] = r.compute_cycles;
   run["total_macs"] = r.total_macs;
+  run["workload_macs"] = r.workload_macs;
   run["utilization"] = r.utilization;
   run["dram_read_bytes"] = r.dram_read_bytes;
   run["dram_write_bytes"] = r.dram_write_bytes;

@@ -36,7 +36,8 @@ struct RunResult {
   std::unique_ptr<StatGroup> stats;  // root group "accelerator"
   int64_t total_cycles = 0;
   int64_t compute_cycles = 0;  // PE array
-  int64_t total_macs = 0;
+  int64_t total_macs = 0;      // as the array executes them (after the dgrad lowering)
+  int64_t workload_macs = 0;   // the network's own MACs (lbsim workload show)
   int64_t dram_read_bytes = 0, dram_write_bytes = 0;
   int64_t gemm_ops = 0, vector_ops = 0, tiles = 0, jobs = 0;
   uint64_t events = 0;     // SystemC delta cycles of the run (sc_delta_count())

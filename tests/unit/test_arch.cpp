@@ -91,6 +91,8 @@ void check_same(const ArchConfig& a, const ArchConfig& b) {
   CHECK(a.mapping.tile_m == b.mapping.tile_m);
   CHECK(a.mapping.tile_n == b.mapping.tile_n);
   CHECK(a.mapping.tile_k == b.mapping.tile_k);
+  CHECK(a.mapping.dgrad_lowering == b.mapping.dgrad_lowering);
+  CHECK(a.pe.mls_unit_mantissa_bits == b.pe.mls_unit_mantissa_bits);
 }
 
 }  // namespace
@@ -230,6 +232,42 @@ TEST_CASE("default_arch() is the embedded arch_configs/default.yaml (MLS <1,2> 3
   CHECK(builtin.pe.dataflow == Dataflow::kOs);
   CHECK(builtin.pe.accumulator.acc_bits == 32);
   CHECK(builtin.pe.accumulator.policy == OverflowPolicy::kSaturate);
+}
+
+// Like with like: every shipped 32x32 architecture is the documented baseline (arch_configs/
+// README.md) except for what its name says: the PE-array family, its operand formats and
+// accumulator, and operand-buffer words just wide enough to feed a row of the widest operand per
+// cycle (8 banks x 64 bits for formats of at most 16 bits, x 128 bits for fp32).
+TEST_CASE("shipped 32x32 architectures differ only in what their names say", "[arch]") {
+  const ArchConfig base = load_arch(kArchDir + "/mls_m1e2_32x32.yaml");
+  CHECK(base.pe.dataflow == Dataflow::kOs);
+  CHECK(base.mapping.dgrad_lowering == DgradLowering::kTransposed);
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kArchDir)) {
+    const std::string file = entry.path().filename().string();
+    if (file.size() < 11 || file.substr(file.size() - 11) != "_32x32.yaml") continue;
+    ++files;
+    INFO(file);
+    const ArchConfig a = load_arch(entry.path().string());
+    CHECK(a.name + ".yaml" == file);
+    int widest = 0;
+    for (const FormatPtr& f : {a.pe.weight, a.pe.activation, a.pe.error})
+      widest = std::max(widest, f->info().code_bits);
+    const int64_t word_bits = widest <= 16 ? 64 : 128;
+    CHECK(a.buffers.ifmap.banks * word_bits >= a.pe.rows * widest);
+    // Everything else equals the baseline.
+    ArchConfig expect = base;
+    expect.name = a.name;
+    expect.pe.type = a.pe.type;
+    expect.pe.weight = a.pe.weight;
+    expect.pe.activation = a.pe.activation;
+    expect.pe.error = a.pe.error;
+    expect.pe.accumulator = a.pe.accumulator;
+    expect.buffers.ifmap.word_bits = word_bits;
+    expect.buffers.filter.word_bits = word_bits;
+    check_same(a, expect);
+  }
+  CHECK(files == 8);  // fp32 fp8 int8 luq mls_m1e2 mls_m4e2 mxfp8 nvfp4
 }
 
 TEST_CASE("-p overrides apply before validation and are located on the command line", "[arch]") {
