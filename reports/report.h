@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -153,12 +154,15 @@ void add_reports(const std::string& dir, const ReportFiles& files, OutputSet* se
 // plus " (note)" when plots are missing, and a newline.
 std::string written_line(const std::string& dir, const ReportFiles& files);
 
-// `lbsim report`: the reports of the finished run in `dir` (its stats.json and layers.csv) with
-// `energy` (its actions.csv re-costed with `table`). Taken from the previous dir/report.json when
-// present: the SMP samples (not in stats.json) and, when `training` is not requested, the previous
-// training-estimate options (so re-costing also re-costs the estimate).
-ReportFiles regenerate_reports(const std::string& dir, const EnergyReport& energy,
-                               const EnergyTable& table, TrainingOptions training,
-                               const std::string& gnuplot = "gnuplot");
+// The bytes of a run directory's file; a UserError naming it when it cannot be read.
+std::string read_run_file(const std::filesystem::path& p);
+
+// `lbsim report`: the reports of the finished run in `dir` (stats_json_text and its layers.csv)
+// with `energy` (its actions.csv re-costed with `table`). Taken from the previous dir/report.json
+// when present: the SMP samples (not in stats.json) and, when `training` is not requested, the
+// previous training-estimate options (so re-costing also re-costs the estimate).
+ReportFiles regenerate_reports(const std::string& dir, const std::string& stats_json_text,
+                               const EnergyReport& energy, const EnergyTable& table,
+                               TrainingOptions training, const std::string& gnuplot = "gnuplot");
 
 }  // namespace lbsim::reports

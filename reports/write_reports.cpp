@@ -53,9 +53,7 @@ void add_reports(const std::string& dir, const ReportFiles& files, OutputSet* se
 
 namespace lbsim::reports {
 
-namespace {
-
-std::string slurp(const std::filesystem::path& p) {
+std::string read_run_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   if (!in)
     throw UserError(fmt::format("{}: error: cannot open (is {} the output directory of lbsim run?)",
@@ -64,16 +62,14 @@ std::string slurp(const std::filesystem::path& p) {
   return s;
 }
 
-}  // namespace
-
-ReportFiles regenerate_reports(const std::string& dir, const EnergyReport& energy,
-                               const EnergyTable& table, TrainingOptions training,
-                               const std::string& gnuplot) {
+ReportFiles regenerate_reports(const std::string& dir, const std::string& stats_json_text,
+                               const EnergyReport& energy, const EnergyTable& table,
+                               TrainingOptions training, const std::string& gnuplot) {
   const std::filesystem::path d(dir);
   int64_t smp = 0;
   const std::filesystem::path previous = d / "report.json";
   if (std::filesystem::is_regular_file(previous)) {
-    const auto j = nlohmann::json::parse(slurp(previous), nullptr, false);
+    const auto j = nlohmann::json::parse(read_run_file(previous), nullptr, false);
     if (!j.is_discarded() && j.is_object()) {
       if (j.contains("run") && j["run"].is_object() && j["run"].contains("smp_samples") &&
           j["run"]["smp_samples"].is_number_integer())
@@ -91,7 +87,7 @@ ReportFiles regenerate_reports(const std::string& dir, const EnergyReport& energ
     }
   }
   check_training_options(training);
-  const ReportInput in = build_report_input(slurp(d / "stats.json"), slurp(d / "layers.csv"),
+  const ReportInput in = build_report_input(stats_json_text, read_run_file(d / "layers.csv"),
                                             energy, table, training, smp);
   return make_reports(in, gnuplot);
 }

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
+#include <stdexcept>
 #include <system_error>
 
 #include "models/core/error.h"
@@ -81,6 +83,71 @@ void OutputSet::commit() {
       throw UserError(fmt::format("{}: error: cannot write: {}", dir.string(), why));
     }
   }
+}
+
+void OutputSet::commit_directory(const std::filesystem::path& dir_in,
+                                 const std::function<bool(const std::string&)>& replaceable) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::absolute(dir_in, ec).lexically_normal();
+  if (ec) dir = dir_in;
+  if (dir.filename().empty()) dir = dir.parent_path();  // "out/run/" names "out/run"
+  const auto shown = [&] { return dir_in.string(); };
+  for (const auto& p : m_paths)
+    if (fs::absolute(p, ec).lexically_normal().parent_path() != dir)
+      throw std::logic_error("OutputSet::commit_directory: " + p.string() + " is not in " +
+                             dir.string());
+  if (fs::exists(fs::symlink_status(dir, ec))) {
+    if (!fs::is_directory(dir, ec))
+      throw UserError(fmt::format("{}: error: the output directory is not a directory", shown()));
+    std::vector<std::string> foreign;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (!replaceable(name)) foreign.push_back(name);
+    }
+    if (ec)
+      throw UserError(
+          fmt::format("{}: error: cannot read the output directory: {}", shown(), ec.message()));
+    if (!foreign.empty()) {
+      std::sort(foreign.begin(), foreign.end());
+      throw UserError(fmt::format(
+          "{}: error: the output directory holds files lbsim did not write ({}{}); its outputs "
+          "replace the directory as a whole, so give a new or empty directory, or one holding "
+          "only an earlier run's outputs",
+          shown(), foreign.front(),
+          foreign.size() > 1 ? fmt::format(" and {} more", foreign.size() - 1) : ""));
+    }
+  }
+  const fs::path tmp = dir.string() + kTempSuffix;
+  const fs::path old = dir.string() + ".old-lbsim";
+  fs::remove_all(tmp, ec);
+  fs::remove_all(old, ec);
+  if (!dir.parent_path().empty()) ensure_output_dir(dir.parent_path());
+  ec.clear();
+  if (!fs::create_directory(tmp, ec) || ec)
+    throw UserError(fmt::format("{}: error: cannot create {}: {}", shown(), tmp.string(),
+                                ec ? ec.message() : "exists"));
+  // The same set, retargeted into the temporary directory, committed there as a whole.
+  OutputSet inner;
+  for (size_t i = 0; i < m_paths.size(); ++i) inner.add(tmp / m_paths[i].filename(), m_files[i]);
+  for (const auto& [d, files] : m_dirs) inner.add_directory(tmp / d.filename(), files);
+  try {
+    inner.commit();
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  const bool had = fs::exists(fs::symlink_status(dir, ec));
+  ec.clear();
+  if (had) fs::rename(dir, old, ec);
+  if (!ec) fs::rename(tmp, dir, ec);
+  if (ec) {
+    const std::string why = ec.message();
+    fs::remove_all(tmp, ec);
+    if (had && !fs::exists(dir)) fs::rename(old, dir, ec);
+    throw UserError(fmt::format("{}: error: cannot write: {}", shown(), why));
+  }
+  if (had) fs::remove_all(old, ec);
 }
 
 void write_output_file(const std::filesystem::path& path, std::string contents) {

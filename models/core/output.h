@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,14 @@ class OutputSet {
   void add_directory(const std::filesystem::path& dir,
                      std::vector<std::pair<std::string, std::string>> files);
   void commit();
+  // Commits the set as the whole contents of directory `dir`: every added file and directory must
+  // lie directly in `dir`. They are written into a new sibling directory "<dir>.tmp-lbsim", which
+  // then takes `dir`'s place (an existing `dir` is renamed to "<dir>.old-lbsim" and removed after
+  // the swap), so `dir` holds exactly this set: never a mix with an earlier run's files. An
+  // existing `dir` may hold only names for which `replaceable(name)` is true (an earlier run's
+  // outputs); any other entry is the user's and is a UserError naming it, with nothing written.
+  void commit_directory(const std::filesystem::path& dir,
+                        const std::function<bool(const std::string&)>& replaceable);
   bool empty() const { return m_files.empty(); }
   const std::vector<std::filesystem::path>& paths() const { return m_paths; }
 

@@ -1,13 +1,12 @@
-// `lbsim report --energy TABLE RUN_DIR`: re-costs a finished run with another energy table,
-// without re-simulating (DESIGN.md §5). Reads RUN_DIR/actions.csv (written by `lbsim run`),
-// multiplies every counted action by the table (models/energy/cost.h) and writes energy.csv (per
-// layer x phase x component; default RUN_DIR/energy.csv, --out FILE elsewhere) and, next to it,
-// energy_actions.csv (per op x action; FILE's stem + "_actions.csv" with --out), each through a
-// temporary file renamed into place, then
-// prints the energy by component and the uncosted actions. With the default --out it also
-// regenerates RUN_DIR/report.json, report.md and report.html (reports/report.h). A bad table, a
-// missing or malformed actions.csv (unknown action names included) are UserErrors: exit 2, nothing
-// written.
+// `lbsim report RUN_DIR --out DIR | --in-place [--energy TABLE]`: re-costs a finished run with
+// another energy table without re-simulating (sim/top/run.h recost_run): reads RUN_DIR's
+// actions.csv, multiplies every counted action by the table (models/energy/cost.h) and writes a
+// complete re-costed run: stats.json (the new table's file, node and hash), layers.csv,
+// actions.csv, energy.csv, energy_actions.csv, pe_activity.csv when present, and the reports.
+// --out DIR writes it to DIR (created; an earlier run there is replaced as a whole) and leaves
+// RUN_DIR alone; --in-place replaces RUN_DIR's files. One of the two is required, so the
+// original run is never overwritten by accident. A bad table, a missing or malformed actions.csv
+// or stats.json are UserErrors: exit 2, nothing written.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +27,7 @@
 #include "models/energy/energy_table.h"
 #include "reports/report.h"
 #include "sim/cli/cli.h"
+#include "sim/top/run.h"
 
 namespace lbsim::cli {
 
@@ -38,66 +38,53 @@ struct ReportArgs {
   int64_t node = 0;
   std::string run_dir;
   std::string out;
+  bool in_place = false;
   reports::TrainingOptions training;  // whole-training estimate in the reports (reports/report.h)
 };
 
 void cmd_report(const ReportArgs& a) {
+  if (a.out.empty() == !a.in_place)
+    throw UserError(
+        a.in_place ? "error: --out and --in-place exclude each other"
+                   : "error: say where the re-costed run goes: --out DIR (a new directory; " +
+                         a.run_dir + " is left alone) or --in-place (rewrite " + a.run_dir + ")");
   std::vector<std::string> ov;
   if (a.node > 0) ov.push_back(fmt::format("node={}", a.node));
   const EnergyTable table =
       a.energy.empty() ? EnergyTable::builtin(ov) : EnergyTable::load(a.energy, ov);
-
-  const std::filesystem::path dir(a.run_dir);
-  const std::filesystem::path actions_path = dir / "actions.csv";
-  std::ifstream in(actions_path, std::ios::binary);
-  if (!in)
-    throw UserError(fmt::format("{}: error: cannot open (is {} the output directory of lbsim run?)",
-                                actions_path.string(), a.run_dir));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::vector<OpActions> ops = parse_actions_csv(ss.str(), actions_path.string());
-  const EnergyReport report = cost_actions(ops, table);
-  const std::string text = energy_csv(report), actions_text = energy_actions_csv(report);
-  // The reports (report.json/.md/.html) are regenerated when energy.csv is the run's own: with
-  // --out elsewhere they would disagree with RUN_DIR/energy.csv, so they are left alone.
-  const bool regenerate = a.out.empty();
-  if (!regenerate && a.training.requested())
-    throw UserError(
-        "error: --dataset-size/--epochs/--fnt-* regenerate RUN_DIR's reports: not with --out");
-  reports::check_training_options(a.training);
-  const reports::ReportFiles report_files =
-      regenerate ? reports::regenerate_reports(a.run_dir, report, table, a.training)
-                 : reports::ReportFiles{};
-
-  const std::filesystem::path out =
-      a.out.empty() ? dir / "energy.csv" : std::filesystem::path(a.out);
-  std::filesystem::path out_actions = out;
-  out_actions.replace_filename(out.stem().string() + "_actions.csv");
-  // energy.csv, its per-action rows and the regenerated reports: together or not at all.
+  const std::string out = a.in_place ? a.run_dir : a.out;
+  std::error_code ec;
+  if (!a.in_place && std::filesystem::exists(out, ec) &&
+      std::filesystem::equivalent(out, a.run_dir, ec))
+    throw UserError(fmt::format(
+        "error: --out {} is the run directory itself; use --in-place to rewrite it", out));
   OutputSet files;
-  files.add(out, text);
-  files.add(out_actions, actions_text);
-  if (regenerate) reports::add_reports(a.run_dir, report_files, &files);
-  files.commit();
+  const Recost r = recost_run(a.run_dir, table, a.training, out, files);
+  files.commit_directory(out, is_run_output_name);
   std::printf("lbsim report: %s re-costed with %s (%zu ops)\n", a.run_dir.c_str(),
-              table.file().c_str(), ops.size());
-  std::printf("%s", energy_summary(report, table).c_str());
-  std::printf("wrote:        %s, %s\n", out.string().c_str(), out_actions.string().c_str());
-  if (regenerate) std::fputs(reports::written_line(a.run_dir, report_files).c_str(), stdout);
+              table.file().c_str(), r.ops);
+  std::printf("%s", energy_summary(r.energy, table).c_str());
+  const std::filesystem::path o(out);
+  std::printf("wrote:        %s, %s, %s, %s, %s\n", (o / "stats.json").string().c_str(),
+              (o / "layers.csv").string().c_str(), (o / "actions.csv").string().c_str(),
+              (o / "energy.csv").string().c_str(), (o / "energy_actions.csv").string().c_str());
+  std::fputs(r.reports_line.c_str(), stdout);
 }
 
 void add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   auto* c = app.add_subcommand(
-      "report", "Re-cost a finished run (its actions.csv) with an energy table; write energy.csv");
+      "report",
+      "Re-cost a finished run (its actions.csv) with an energy table into --out DIR or --in-place");
   c->add_option("--energy", args->energy,
                 "Energy table YAML (default: the built-in arch_configs/energy/45nm.yaml)");
   c->add_option("--energy-node", args->node,
                 "Technology node in nm for the energy table (one of its scaling.nodes)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   c->add_option("--out", args->out,
-                "Output file for energy.csv (default: RUN_DIR/energy.csv); the per-action rows go "
-                "next to it as <stem>_actions.csv");
+                "Directory for the complete re-costed run (created; RUN_DIR is left alone)");
+  c->add_flag("--in-place", args->in_place,
+              "Rewrite RUN_DIR itself with the re-costed energy and reports");
   // Whole-training estimate (reports/report.h states the rule; default: the previous report's).
   c->add_option("--dataset-size", args->training.dataset_size,
                 "Training-set samples for the whole-training estimate in the reports")

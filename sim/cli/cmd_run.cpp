@@ -48,6 +48,7 @@
 #include "models/energy/actions.h"
 #include "models/energy/cost.h"
 #include "models/energy/energy_table.h"
+#include "models/numerics/conv_lowering.h"
 #include "models/workload/resolve.h"
 #include "reports/report.h"
 #include "sim/cli/cli.h"
@@ -102,6 +103,11 @@ void print_summary(const ArchConfig& arch, const Workload& w, const RunResult& r
   std::printf("utilisation:  %.2f %% (MACs %lld / (cycles x %lld x %lld))\n", 100.0 * r.utilization,
               static_cast<long long>(r.total_macs), static_cast<long long>(arch.pe.rows),
               static_cast<long long>(arch.pe.cols));
+  const std::string note = executed_macs_note(r.total_macs, r.workload_macs,
+                                              dgrad_lowering_name(arch.mapping.dgrad_lowering));
+  if (!note.empty())
+    std::printf("MACs:         %lld executed = %s\n", static_cast<long long>(r.total_macs),
+                note.c_str());
   std::printf("DRAM:         read %s, write %s\n", mb(r.dram_read_bytes).c_str(),
               mb(r.dram_write_bytes).c_str());
   std::vector<size_t> idx(r.rows.size());
@@ -163,8 +169,7 @@ void cmd_run(const RunArgs& a) {
   const std::filesystem::path out(a.out);
   OutputSet files;
   const std::string reports_line = add_run_outputs(run, table, a.training, out.string(), files);
-  ensure_output_dir(out);
-  files.commit();
+  files.commit_directory(out, is_run_output_name);
   const ArchConfig& arch = run.request.arch;
   const RunResult& r = run.sim;
   const EnergyReport& energy = run.energy;

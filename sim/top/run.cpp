@@ -60,6 +60,50 @@ std::string add_run_outputs(const RunOutcome& run, const EnergyTable& table,
   return reports::written_line(dir, report_files);
 }
 
+bool is_run_output_name(const std::string& name) {
+  static const char* const kNames[] = {
+      "stats.json",      "layers.csv",  "actions.csv", "energy.csv",  "energy_actions.csv",
+      "pe_activity.csv", "report.json", "report.md",   "report.html", "figures"};
+  for (const char* n : kNames)
+    if (name == n) return true;
+  return false;
+}
+
+Recost recost_run(const std::string& run_dir, const EnergyTable& table,
+                  const reports::TrainingOptions& training, const std::string& out_dir,
+                  OutputSet& out) {
+  const std::filesystem::path dir(run_dir), to(out_dir);
+  const std::filesystem::path actions_path = dir / "actions.csv";
+  const std::string actions_text = reports::read_run_file(actions_path);
+  const std::vector<OpActions> ops = parse_actions_csv(actions_text, actions_path.string());
+  Recost r;
+  r.energy = cost_actions(ops, table);
+  r.ops = ops.size();
+  // stats.json: the run's own, with the energy table it is now costed with.
+  const std::filesystem::path stats_path = dir / "stats.json";
+  auto stats = nlohmann::ordered_json::parse(reports::read_run_file(stats_path), nullptr, false);
+  if (stats.is_discarded() || !stats.is_object() || !stats.contains("run") ||
+      !stats["run"].is_object())
+    throw UserError(fmt::format("{}: error: not the stats.json of lbsim run (no \"run\" object)",
+                                stats_path.string()));
+  stats["run"]["energy_table"] = {
+      {"file", table.file()}, {"node", table.node()}, {"hash", table.text_hash()}};
+  const std::string stats_text = stats.dump(2) + "\n";
+  reports::check_training_options(training);
+  const reports::ReportFiles report_files =
+      reports::regenerate_reports(run_dir, stats_text, r.energy, table, training);
+  out.add(to / "stats.json", stats_text);
+  out.add(to / "layers.csv", reports::read_run_file(dir / "layers.csv"));
+  out.add(to / "actions.csv", actions_text);
+  out.add(to / "energy.csv", energy_csv(r.energy));
+  out.add(to / "energy_actions.csv", energy_actions_csv(r.energy));
+  if (std::filesystem::exists(dir / "pe_activity.csv"))
+    out.add(to / "pe_activity.csv", reports::read_run_file(dir / "pe_activity.csv"));
+  reports::add_reports(out_dir, report_files, &out);
+  r.reports_line = reports::written_line(out_dir, report_files);
+  return r;
+}
+
 RunMetrics run_metrics(const RunOutcome& run, const EnergyReport& energy) {
   RunMetrics m;
   const RunResult& r = run.sim;

@@ -66,6 +66,25 @@ std::string add_run_outputs(const RunOutcome& run, const EnergyTable& table,
                             const reports::TrainingOptions& training, const std::string& dir,
                             OutputSet& out);
 
+// True for the names a run directory holds (the files above and figures/): an existing output
+// directory holding only these is an earlier run's, replaced as a whole by the next run
+// (OutputSet::commit_directory); any other name is the user's and makes the run refuse.
+bool is_run_output_name(const std::string& name);
+
+// `lbsim report`: the finished run in `run_dir` re-costed with `table`, as a complete run
+// directory for `out_dir` (which may be run_dir itself): stats.json with the new energy table's
+// provenance, layers.csv, actions.csv and pe_activity.csv as they were, energy.csv and
+// energy_actions.csv from the table, and the reports (training-estimate options from the
+// previous report.json unless `training` asks). Inputs are validated; nothing is written here.
+struct Recost {
+  EnergyReport energy;
+  size_t ops = 0;
+  std::string reports_line;  // reports::written_line for out_dir
+};
+Recost recost_run(const std::string& run_dir, const EnergyTable& table,
+                  const reports::TrainingOptions& training, const std::string& out_dir,
+                  OutputSet& out);
+
 struct RunMetrics {
   int64_t cycles = 0, compute_cycles = 0, macs = 0;
   double latency_s = 0, utilization = 0;

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `lbsim run` energy outputs and `lbsim report --energy TABLE RUN_DIR` (models/energy):
+# `lbsim run` energy outputs and `lbsim report --energy TABLE RUN_DIR --out DIR` (models/energy):
 #  * run writes actions.csv, energy.csv (layer x phase x component) and energy_actions.csv (op x
 #    action) next to stats.json / layers.csv and prints the energy by component; energy.csv is
 #    energy_actions.csv summed per (layer, phase, component);
-#  * report re-costs the saved action counts with another table without re-simulating: the run's
-#    files are untouched, counts are identical, and energies scale exactly with the table (a table
+#  * report re-costs the saved action counts with another table without re-simulating into a
+#    complete run in --out DIR (or --in-place): the run's files are untouched, re-costing with the
+#    run's own table reproduces the run byte for byte, counts are identical, and energies scale
+#    exactly with the table (a table
 #    with every value doubled; the built-in table at 7 nm: logic x 0.094, SRAM x 0.08, DRAM x 1);
 #  * an action the table does not cost is listed as uncosted (empty pj);
 #  * bad tables (unknown action, missing source, negative energy) and a directory without
@@ -30,17 +32,30 @@ for e in t["actions"].values():
     else: e["formula"] = "2 * (" + e["formula"] + ")"
 yaml.safe_dump(t, open(sys.argv[2], "w"))
 PY
-"$LBSIM" report --energy double.yaml r1 --out double.csv >report.txt
+"$LBSIM" report --energy double.yaml r1 --out double >report.txt
 grep -q 'uncosted' report.txt && fail "report lists uncosted actions: $(cat report.txt)"
-"$LBSIM" report --energy-node 7 r1 --out node7.csv >/dev/null
-"$LBSIM" report --energy "$ENERGY" r1 >/dev/null  # default --out: r1/energy.csv, same table
-for f in stats.json layers.csv actions.csv energy.csv energy_actions.csv; do
-  cmp "before/$f" "r1/$f" || fail "report changed r1/$f"
+"$LBSIM" report --energy-node 7 r1 --out out/node7 >/dev/null  # parents are created
+# Re-costing with the run's own (built-in) table reproduces the run, reports and figures included.
+"$LBSIM" report r1 --out same >/dev/null
+diff -r r1 same >/dev/null || fail "report with the run's own table differs: $(diff -r r1 same | head)"
+diff -r before r1 >/dev/null || fail "report changed r1: $(diff -r before r1 | head)"
+for f in stats.json layers.csv actions.csv energy.csv energy_actions.csv report.md figures; do
+  [ -e "double/$f" ] && [ -e "out/node7/$f" ] || fail "report --out lacks $f"
 done
-[ -f double_actions.csv ] && [ -f node7_actions.csv ] || fail "report --out X.csv lacks X_actions.csv"
+cmp r1/layers.csv double/layers.csv || fail "re-costing changed layers.csv"
+grep -q '"file": ".*double.yaml"' double/stats.json || fail "double/stats.json lacks its table"
+grep -q '"node": 7' out/node7/stats.json || fail "node7/stats.json lacks the node"
 
-$PY - r1/energy_actions.csv double_actions.csv node7_actions.csv r1/actions.csv r1/energy.csv \
-  double.csv <<'PY' || fail "re-costing checks"
+# Where the re-costed run goes is said, and the run itself is rewritten only when asked.
+expect_user_error "say where the re-costed run goes: --out DIR" nowhere report r1
+expect_user_error "is the run directory itself; use --in-place" nowhere report r1 --out r1/
+expect_user_error "exclude each other" nowhere report r1 --out x --in-place
+cp -r r1 inplace
+"$LBSIM" report --energy double.yaml inplace --in-place >/dev/null
+diff -r double inplace >/dev/null || fail "--in-place differs from --out: $(diff -r double inplace | head)"
+
+$PY - r1/energy_actions.csv double/energy_actions.csv out/node7/energy_actions.csv r1/actions.csv \
+  r1/energy.csv double/energy.csv <<'PY' || fail "re-costing checks"
 import csv, sys
 from collections import OrderedDict
 def rows(p): return list(csv.DictReader(open(p)))
@@ -90,32 +105,42 @@ import sys, yaml
 t = yaml.safe_load(open(sys.argv[1])); del t["actions"]["vector_op"]
 yaml.safe_dump(t, open(sys.argv[2], "w"))
 PY
-"$LBSIM" report --energy novec.yaml r1 --out novec.csv >novec.txt
+"$LBSIM" report --energy novec.yaml r1 --out novec >novec.txt
 grep -q '^uncosted actions' novec.txt || fail "uncosted not reported: $(cat novec.txt)"
 grep -q 'vector_op{kind=norm} x ' novec.txt || fail "vector_op not listed: $(cat novec.txt)"
-grep -q ',vector_unit,vector_op{kind=norm},[0-9]*,$' novec_actions.csv ||
+grep -q ',vector_unit,vector_op{kind=norm},[0-9]*,$' novec/energy_actions.csv ||
   fail "uncosted row keeps a pj"
-grep -q ',vector_unit,' novec.csv && fail "energy.csv has a row for the uncosted vector unit"
+grep -q ',vector_unit,' novec/energy.csv && fail "energy.csv has a row for the uncosted vector unit"
 
 # Table errors: exit 2, file:line:col, no output.
 sed 's/^  fp_add:$/  fp_addd:/' "$ENERGY" >unknown.yaml
 line=$(grep -n '^  fp_addd:' unknown.yaml | cut -d: -f1)
 expect_user_error "unknown.yaml:$line:3: error: actions.fp_addd: unknown action 'fp_addd'" \
-  bad.csv report --energy unknown.yaml r1 --out bad.csv
+  bad report --energy unknown.yaml r1 --out bad
 sed 's/^    pj: 0.005$/    pj: -0.005/' "$ENERGY" >negative.yaml
 line=$(grep -n '^    pj: -0.005' negative.yaml | cut -d: -f1)
 expect_user_error "negative.yaml:$line:9: error: actions.pe_register_bits.pj: negative" \
-  bad.csv report --energy negative.yaml r1 --out bad.csv
+  bad report --energy negative.yaml r1 --out bad
 grep -v 'source: "\[D\] energy.md §3.2: exact fit' "$ENERGY" >nosource.yaml
 line=$(grep -n '^  int_add:' nosource.yaml | cut -d: -f1)
 expect_user_error "nosource.yaml:$line:3: error: actions.int_add: missing source" \
-  bad.csv report --energy nosource.yaml r1 --out bad.csv
-expect_user_error "node 22 nm has no entry" bad.csv report --energy-node 22 r1 --out bad.csv
-[ ! -e bad_actions.csv ] || fail "a failed report wrote bad_actions.csv"
+  bad report --energy nosource.yaml r1 --out bad
+expect_user_error "node 22 nm has no entry" bad report --energy-node 22 r1 --out bad
 mkdir empty
-expect_user_error "empty/actions.csv: error: cannot open" empty/energy.csv report empty
+expect_user_error "empty/actions.csv: error: cannot open" e2 report empty --out e2
 # run with a bad table writes nothing.
 expect_user_error "actions.fp_addd: unknown action" badrun/stats.json \
   run --energy unknown.yaml --out badrun
 [ ! -e badrun/actions.csv ] || fail "run with a bad table wrote actions.csv"
+
+# A run into an existing directory replaces the earlier run as a whole: a cycle-mode run's
+# pe_activity.csv does not survive a timing run there, and a directory holding the user's own
+# files is refused with nothing written.
+"$LBSIM" run --arch "$DATA/../../arch_configs/tiny_4x4.yaml" --workload "$DATA/traces/small.yaml" --mode cycle --out mixed >/dev/null
+[ -f mixed/pe_activity.csv ] || fail "cycle run lacks pe_activity.csv"
+"$LBSIM" run --arch "$DATA/../../arch_configs/tiny_4x4.yaml" --workload "$DATA/traces/small.yaml" --out mixed >/dev/null
+[ ! -e mixed/pe_activity.csv ] || fail "a stale pe_activity.csv survived the next run"
+mkdir mine && echo keep >mine/notes.txt
+expect_user_error "holds files lbsim did not write (notes.txt)" mine/stats.json run --out mine
+[ "$(cat mine/notes.txt)" = keep ] && [ "$(ls mine)" = notes.txt ] || fail "refused run touched mine/"
 echo "report CLI: OK"

@@ -9,7 +9,7 @@
 #  * the whole-training estimate: ceil(dataset / batch) x epochs iterations x the iteration;
 #    the fine-tune (--fnt-run) is costed from a separate fp32 run;
 #  * the same run twice gives byte-identical files;
-#  * `lbsim report --energy TABLE RUN_DIR` regenerates the reports with the new table (training
+#  * `lbsim report --energy TABLE RUN_DIR --in-place` regenerates the reports with the new table (training
 #    estimate kept), not with --out elsewhere;
 #  * without gnuplot on PATH the reports are written without plots and say so;
 #  * inconsistent training flags are user errors with nothing written.
@@ -106,11 +106,11 @@ for e in t["actions"].values():
 yaml.safe_dump(t, open(sys.argv[2], "w"))
 PY
 cp r1/report.json before.json
-"$LBSIM" report --energy double.yaml r2 --out elsewhere.csv >/dev/null
+"$LBSIM" report --energy double.yaml r2 --out elsewhere >/dev/null
 for f in report.json report.md report.html; do
   cmp "r1/$f" "r2/$f" || fail "report --out elsewhere changed r2/$f"
 done
-"$LBSIM" report --energy double.yaml r1 >report.txt
+"$LBSIM" report --energy double.yaml r1 --in-place >report.txt
 grep -q 'report.html' report.txt || fail "report does not name the regenerated reports"
 check_reports r1 6 >total2.txt || fail "r1 report checks after re-costing"
 $PY - before.json r1/report.json <<'PY' || fail "re-costed report"
@@ -128,7 +128,7 @@ cmp r1/report.json r2/report.json >/dev/null && fail "re-costing left report.jso
 
 # LUQ-style fine-tune from a separate fp32 run, costed with the same (built-in) table.
 "$LBSIM" run --arch "$FP32" --out f32 >/dev/null
-"$LBSIM" report r2 --dataset-size 50000 --epochs 2 --fnt-epochs 1 --fnt-run f32 >/dev/null
+"$LBSIM" report r2 --in-place --dataset-size 50000 --epochs 2 --fnt-epochs 1 --fnt-run f32 >/dev/null
 $PY - r2/report.json f32 <<'PY' || fail "fine-tune estimate"
 import csv, json, sys
 rep = json.load(open(sys.argv[1]))
@@ -155,6 +155,6 @@ expect_user_error '--fnt-run' bad2 run --out bad2 --dataset-size 10 --epochs 1 -
 expect_user_error 'stats.json' bad3 run --out bad3 --dataset-size 10 --epochs 1 --fnt-epochs 1 \
   --fnt-run nowhere
 cp r2/report.json r2.json
-expect_user_error 'not with --out' x.csv report r2 --out x.csv --epochs 1 --dataset-size 5
+expect_user_error '--fnt-run' x report r2 --out x --epochs 1 --dataset-size 5 --fnt-epochs 1
 cmp r2.json r2/report.json || fail "a failed report changed r2/report.json"
 echo "test_reports_cli: OK"
