@@ -40,6 +40,7 @@ struct VerifyArgs {
   uint64_t seed = 0;
   std::vector<std::string> params;
   bool inject_fault = false;
+  bool all = false;  // --all: no --max-macs budget
   NpyReadOptions npy;
 };
 
@@ -53,7 +54,8 @@ void cmd_verify(const VerifyArgs& v) {
                     "simulation here (at most 256 x 256)",
                     arch.pe.rows, arch.pe.cols));
 
-  LayerSelection selection = select_layers(wl, v.layers, v.max_macs);
+  const int64_t max_macs = v.all ? 0 : v.max_macs;
+  LayerSelection selection = select_layers(wl, v.layers, max_macs);
   const std::vector<LayerPlan>& plans = selection.plans;
   std::vector<std::string>& notes = selection.notes;
 
@@ -174,7 +176,8 @@ void cmd_verify(const VerifyArgs& v) {
     jr.push_back(j);
   }
   for (const std::string& s : reports) std::printf("%s", s.c_str());
-  std::printf("%s: %zu GEMM(s), %s\n", all_ok ? "PASS" : "FAIL", cases.size(),
+  const std::string scope = selection_scope(selection, cases.size(), max_macs);
+  std::printf("%s: %s; %s\n", all_ok ? "PASS" : "FAIL", scope.c_str(),
               all_ok ? "all outputs bit-exact and cycle counts equal" : "see the mismatches above");
 
   nlohmann::json doc;
@@ -188,6 +191,12 @@ void cmd_verify(const VerifyArgs& v) {
   doc["data"] = source;
   doc["seed"] = v.seed;
   doc["pass"] = all_ok;
+  doc["scope"] = {{"layers_checked", selection.plans.size()},
+                  {"layers_verifiable", selection.verifiable},
+                  {"layers_skipped_by_max_macs", selection.skipped_budget},
+                  {"layers_not_verifiable", selection.skipped_kind},
+                  {"gemms_checked", cases.size()},
+                  {"max_macs", max_macs > 0 ? nlohmann::json(max_macs) : nlohmann::json("all")}};
   doc["gemms"] = jr;
   doc["stats"] = nlohmann::json::parse(stats.to_json());
   const std::string path = (std::filesystem::path(v.out) / "verify.json").string();
@@ -218,6 +227,9 @@ void add_verify_commands(CLI::App& app) {
                 "fit the remaining budget of this many MACs")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 40))
       ->default_val(2000000);
+  c->add_flag("--all", args->all,
+              "Check every verifiable conv2d/linear layer (no --max-macs budget)")
+      ->excludes("--max-macs");
   c->add_option("--data", args->data,
                 "Directory of tracer dumps <layer>.activation/.weight/.error.npy (default: a "
                 "trace's own `tensors:`, else random tensors)");

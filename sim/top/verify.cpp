@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <limits>
 #include <sstream>
 
 #include "models/core/error.h"
@@ -173,17 +174,23 @@ LayerSelection select_layers(const Workload& wl, const std::string& layers, int6
         throw UserError(
             fmt::format("error: verify --layers: no layer '{}' in workload {}", n, wl.network));
       LayerPlan p = plan_layer(wl.layers[static_cast<size_t>(idx)], idx);
+      ++out.verifiable;
       if (!p.skip.empty())
         throw UserError(
             fmt::format("error: verify --layers: layer '{}' cannot be verified: {}", n, p.skip));
       plans.push_back(p);
     }
   } else {
-    int64_t budget = max_macs;
+    int64_t budget = max_macs <= 0 ? std::numeric_limits<int64_t>::max() : max_macs;
     std::vector<std::string> too_big;
     for (size_t i = 0; i < wl.layers.size(); ++i) {
       LayerPlan p = plan_layer(wl.layers[i], static_cast<int>(i));
-      if (!p.skip.empty()) continue;
+      if (!p.skip.empty()) {
+        if (wl.layers[i].type == LayerType::kConv2d || wl.layers[i].type == LayerType::kLinear)
+          ++out.skipped_kind;
+        continue;
+      }
+      ++out.verifiable;
       if (p.macs > budget) {
         too_big.push_back(p.layer->name);
         continue;
@@ -191,6 +198,7 @@ LayerSelection select_layers(const Workload& wl, const std::string& layers, int6
       budget -= p.macs;
       plans.push_back(p);
     }
+    out.skipped_budget = static_cast<int64_t>(too_big.size());
     if (!too_big.empty()) {
       std::string names;
       for (size_t i = 0; i < too_big.size() && i < 4; ++i) names += (i ? ", " : "") + too_big[i];
@@ -217,6 +225,17 @@ LayerSelection select_layers(const Workload& wl, const std::string& layers, int6
     }
   }
 
+  return out;
+}
+
+std::string selection_scope(const LayerSelection& s, size_t gemms, int64_t max_macs) {
+  std::string out = fmt::format("{} of {} verifiable layer(s) ({} GEMM(s)) checked", s.plans.size(),
+                                s.verifiable, gemms);
+  if (s.skipped_budget > 0)
+    out += fmt::format(", {} skipped by --max-macs {} (--all checks every layer)", s.skipped_budget,
+                       max_macs);
+  if (s.skipped_kind > 0)
+    out += fmt::format(", {} grouped or dilated conv layer(s) not verifiable", s.skipped_kind);
   return out;
 }
 

@@ -35,7 +35,13 @@ LayerPlan plan_layer(const LayerSpec& l, int index);
 struct LayerSelection {
   std::vector<LayerPlan> plans;
   std::vector<std::string> notes;
+  int64_t verifiable = 0;      // conv2d/linear layers verify can check (plans are some of them)
+  int64_t skipped_budget = 0;  // verifiable layers left out by the --max-macs budget
+  int64_t skipped_kind = 0;    // conv2d/linear layers verify cannot check (grouped, dilated)
 };
+// The verdict's scope: "3 of 20 verifiable layers (9 GEMMs) checked, 17 skipped by --max-macs
+// 2000000 (--all checks every layer)"; max_macs <= 0 means --all.
+std::string selection_scope(const LayerSelection& s, size_t gemms, int64_t max_macs);
 LayerSelection select_layers(const Workload& wl, const std::string& layers, int64_t max_macs);
 
 struct GemmCase : OwnedGemm {

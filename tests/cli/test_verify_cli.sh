@@ -7,7 +7,7 @@ source "$(dirname "$0")/common.sh" "$1"
 # Default architecture (MLS 32x32 os) and workload (resnet20, batch 1): conv1 and linear fit the
 # default --max-macs; every GEMM must be bit-exact and cycle-equal.
 "$LBSIM" verify --out v_default >out.txt || fail "default verify failed: $(cat out.txt)"
-grep -q '^PASS: 6 GEMM(s)' out.txt || fail "default verify: $(cat out.txt)"
+grep -q '^PASS: 2 of 20 verifiable layer(s) (6 GEMM(s)) checked, 18 skipped by --max-macs 2000000 (--all checks every layer); all outputs bit-exact' out.txt || fail "default verify: $(cat out.txt)"
 for phase in fwd dgrad wgrad; do
   grep -qE "^conv1 +$phase .* ok$" out.txt || fail "default verify lacks conv1 $phase: $(cat out.txt)"
 done
@@ -27,7 +27,7 @@ PYEOF
 for a in luq_32x32 fp8_32x32 int8_32x32 fp32_32x32 mls_m4e2_32x32 tiny_4x4; do
   "$LBSIM" verify --arch "$ARCH/$a.yaml" --max-macs 500000 --out "v_$a" >out.txt ||
     fail "verify on $a failed: $(cat out.txt)"
-  grep -q '^PASS: 3 GEMM(s)' out.txt || fail "verify on $a: $(cat out.txt)"
+  grep -q '^PASS: 1 of [0-9]* verifiable layer(s) (3 GEMM(s)) checked' out.txt || fail "verify on $a: $(cat out.txt)"
 done
 # The same with the stationary dataflows (conv1 and linear: 6 GEMMs), and -p on the default.
 for df in ws is; do
@@ -38,7 +38,7 @@ for df in ws is; do
   "$LBSIM" verify -p pe_array.dataflow=$df -p pe_array.rows=8 --out "v_mls_$df" >out.txt ||
     fail "mls $df verify failed: $(cat out.txt)"
   grep -q "mls 8 x 32, $df" out.txt || fail "mls $df: $(cat out.txt)"
-  grep -q '^PASS: 6 GEMM(s)' out.txt || fail "mls $df verify: $(cat out.txt)"
+  grep -q '^PASS: [0-9]* of [0-9]* verifiable layer(s) (6 GEMM(s)) checked' out.txt || fail "mls $df verify: $(cat out.txt)"
 done
 
 # An injected accumulator fault must be reported as a mismatch with hex values, exit 1.
@@ -84,7 +84,7 @@ np.save("dumps/linear.error.npy", r.standard_normal((1, 10)).astype(np.float32))
 np.save("dumps/bad.npy", np.zeros((3, 3), np.float32))
 PYEOF
 "$LBSIM" verify --layers linear --data dumps --out v_data >out.txt || fail "--data: $(cat out.txt)"
-grep -q '^PASS: 3 GEMM(s)' out.txt || fail "--data verify: $(cat out.txt)"
+grep -q '^PASS: 1 of [0-9]* verifiable layer(s) (3 GEMM(s)) checked' out.txt || fail "--data verify: $(cat out.txt)"
 cp dumps/bad.npy dumps/linear.error.npy
 expect_user_error "does not match" v_bad/verify.json verify --layers linear --data dumps --out v_bad
 expect_user_error "no layer 'nope'" v_bad/verify.json verify --layers nope --out v_bad
@@ -93,5 +93,12 @@ expect_user_error "fits --max-macs" v_bad/verify.json verify --max-macs 10 --out
 "$LBSIM" verify --workload "$DATA/traces/with_tensors.yaml" --out v_trace >out.txt ||
   fail "trace tensors: $(cat out.txt)"
 grep -q 'trace tensors' out.txt || fail "trace tensors not used: $(cat out.txt)"
-grep -q '^PASS: 1 GEMM(s)' out.txt || fail "trace verify: $(cat out.txt)"
+grep -q '^PASS: [0-9]* of [0-9]* verifiable layer(s) (1 GEMM(s)) checked' out.txt || fail "trace verify: $(cat out.txt)"
+# --all checks every verifiable layer (no budget), and the verdict and verify.json say so.
+"$LBSIM" verify --all --workload "$DATA/traces/small.yaml" --out v_all >out.txt ||
+  fail "--all: $(cat out.txt)"
+grep -q '^PASS: 3 of 3 verifiable layer(s) (9 GEMM(s)) checked, 1 grouped or dilated conv layer(s) not verifiable;' out.txt ||
+  fail "--all verdict: $(cat out.txt)"
+grep -q '"max_macs": "all"' v_all/verify.json || fail "verify.json lacks the scope"
+expect_user_error "excludes" v_bad/verify.json verify --all --max-macs 5 --out v_bad
 echo "ok"
