@@ -229,29 +229,37 @@ bool split_key(const std::string& key, std::string& name,
 
 }  // namespace
 
-EnergyTable EnergyTable::load(const std::string& path, const std::vector<std::string>& overrides) {
+EnergyTable EnergyTable::load(const std::string& path, const std::vector<std::string>& overrides,
+                              const std::string& origin) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UserError(fmt::format("{}: error: cannot open file", path));
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse(ss.str(), path, overrides);
+  return parse(ss.str(), path, overrides, origin);
 }
 
 EnergyTable EnergyTable::parse(const std::string& text, const std::string& name,
-                               const std::vector<std::string>& overrides) {
+                               const std::vector<std::string>& overrides,
+                               const std::string& origin) {
   ConfigFile f = ConfigFile::parse(text, name);
-  EnergyTable t = from_config(f, overrides);
+  EnergyTable t = from_config(f, overrides, origin);
   t.m_hash = fnv1a_hex(text);
   return t;
 }
 
-EnergyTable EnergyTable::builtin(const std::vector<std::string>& overrides) {
-  return parse(kEmbeddedDefaultEnergyYaml, "<built-in energy table 45nm.yaml>", overrides);
+EnergyTable EnergyTable::builtin(const std::vector<std::string>& overrides,
+                                 const std::string& origin) {
+  return parse(kEmbeddedDefaultEnergyYaml, "<built-in energy table 45nm.yaml>", overrides, origin);
 }
 
-EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::string>& overrides) {
-  for (size_t i = 0; i < overrides.size(); ++i)
-    f.set_override(overrides[i], static_cast<int>(i + 1));
+EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::string>& overrides,
+                                     const std::string& origin) {
+  for (size_t i = 0; i < overrides.size(); ++i) {
+    if (origin.empty())
+      f.set_override(overrides[i], static_cast<int>(i + 1));
+    else
+      f.set_override(overrides[i], SourceLoc{origin});
+  }
   EnergyTable t;
   const std::string file = f.file();
   t.m_file = file;

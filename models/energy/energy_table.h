@@ -53,10 +53,14 @@ struct EnergyEntry {
 class EnergyTable {
  public:
   // Loads and validates; `overrides` are "key=value" assignments applied first (e.g. "node=7").
-  static EnergyTable load(const std::string& path, const std::vector<std::string>& overrides = {});
+  // Errors in an override name `origin` (e.g. "--energy-node"), else "<cmdline -p #i>".
+  static EnergyTable load(const std::string& path, const std::vector<std::string>& overrides = {},
+                          const std::string& origin = "");
   static EnergyTable parse(const std::string& text, const std::string& name,
-                           const std::vector<std::string>& overrides = {});
-  static EnergyTable builtin(const std::vector<std::string>& overrides = {});  // 45 nm default
+                           const std::vector<std::string>& overrides = {},
+                           const std::string& origin = "");
+  static EnergyTable builtin(const std::vector<std::string>& overrides = {},
+                             const std::string& origin = "");  // 45 nm default
 
   const std::string& name() const { return m_name; }
   const std::string& file() const { return m_file; }
@@ -72,7 +76,8 @@ class EnergyTable {
   std::optional<double> cost(const ActionKey& key) const;
 
  private:
-  static EnergyTable from_config(ConfigFile& f, const std::vector<std::string>& overrides);
+  static EnergyTable from_config(ConfigFile& f, const std::vector<std::string>& overrides,
+                                 const std::string& origin);
   std::string m_name, m_file, m_hash;
   int m_node = 45;
   double m_logic = 1, m_sram = 1;

@@ -50,8 +50,8 @@ void cmd_report(const ReportArgs& a) {
                          a.run_dir + " is left alone) or --in-place (rewrite " + a.run_dir + ")");
   std::vector<std::string> ov;
   if (a.node > 0) ov.push_back(fmt::format("node={}", a.node));
-  const EnergyTable table =
-      a.energy.empty() ? EnergyTable::builtin(ov) : EnergyTable::load(a.energy, ov);
+  const EnergyTable table = a.energy.empty() ? EnergyTable::builtin(ov, "--energy-node")
+                                             : EnergyTable::load(a.energy, ov, "--energy-node");
   const std::string out = a.in_place ? a.run_dir : a.out;
   std::error_code ec;
   if (!a.in_place && std::filesystem::exists(out, ec) &&

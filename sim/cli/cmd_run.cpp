@@ -45,6 +45,7 @@
 #include "models/core/error.h"
 #include "models/core/output.h"
 #include "models/core/params.h"
+#include "models/core/progress.h"
 #include "models/energy/actions.h"
 #include "models/energy/cost.h"
 #include "models/energy/energy_table.h"
@@ -70,6 +71,7 @@ struct RunArgs {
   std::string energy;                 // energy table YAML ("" = built-in 45 nm)
   int64_t energy_node = 0;            // 0 = the table's own node
   reports::TrainingOptions training;  // whole-training estimate in the reports (reports/report.h)
+  bool quiet = false;                 // no progress on stderr
 };
 
 // The architecture, named as it ran: --name, else the file's name, marked when -p changed it
@@ -147,7 +149,8 @@ void print_summary(const ArchConfig& arch, const Workload& w, const RunResult& r
 EnergyTable run_energy_table(const RunArgs& a) {
   std::vector<std::string> ov;
   if (a.energy_node > 0) ov.push_back(fmt::format("node={}", a.energy_node));
-  return a.energy.empty() ? EnergyTable::builtin(ov) : EnergyTable::load(a.energy, ov);
+  return a.energy.empty() ? EnergyTable::builtin(ov, "--energy-node")
+                          : EnergyTable::load(a.energy, ov, "--energy-node");
 }
 
 void cmd_run(const RunArgs& a) {
@@ -158,6 +161,12 @@ void cmd_run(const RunArgs& a) {
   req.workload = resolve_workload(a.workload, a.batch);
   req.workload_spec = a.workload;
   req.sim.seed = a.seed;
+  auto progress = std::make_shared<Progress>("run", "ops", 1, Progress::stderr_is_tty(), a.quiet);
+  req.sim.on_op_done = [progress, &a](int64_t done, int64_t total, const char* phase) {
+    if (done == 1) *progress = Progress("run", "ops", total, Progress::stderr_is_tty(), a.quiet);
+    // Training order: every layer's fwd, then per layer (last first) dgrad, wgrad and update.
+    progress->update(done, std::string(phase) == "fwd" ? "forward" : "backward and update");
+  };
   req.overrides = a.params;
   req.version = version();
 
@@ -206,6 +215,7 @@ void add_run_command(CLI::App& app) {
                 "about rows x cols times more work per cycle). Default: the architecture's "
                 "pe_array.fidelity")
       ->check(CLI::IsMember({"timing", "cycle"}));
+  c->add_flag("--quiet,-q", args->quiet, "No progress on stderr");
   c->add_option("--seed", args->seed,
                 "Cycle mode: seed of the random operands (no effect in timing mode)")
       ->default_val(0);

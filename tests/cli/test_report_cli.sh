@@ -125,7 +125,9 @@ grep -v 'source: "\[D\] energy.md §3.2: exact fit' "$ENERGY" >nosource.yaml
 line=$(grep -n '^  int_add:' nosource.yaml | cut -d: -f1)
 expect_user_error "nosource.yaml:$line:3: error: actions.int_add: missing source" \
   bad report --energy nosource.yaml r1 --out bad
-expect_user_error "node 22 nm has no entry" bad report --energy-node 22 r1 --out bad
+expect_user_error "^--energy-node: error: node: node 22 nm has no entry in scaling.nodes; allowed: 45, 28, 16, 14, 7" \
+  bad report --energy-node 22 r1 --out bad
+expect_user_error "^--energy-node: error: node: node 5 nm has no entry" badrun run --energy-node 5 --out badrun
 mkdir empty
 expect_user_error "empty/actions.csv: error: cannot open" e2 report empty --out e2
 # run with a bad table writes nothing.
