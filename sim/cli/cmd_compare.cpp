@@ -10,6 +10,7 @@
 #include <string>
 
 #include "models/core/output.h"
+#include "models/core/progress.h"
 #include "models/energy/energy_table.h"
 #include "sim/cli/cli.h"
 #include "sim/top/study.h"
@@ -23,6 +24,7 @@ struct CompareArgs {
   std::string out;
   std::string energy;
   int jobs = 0;
+  bool quiet = false;
 };
 
 void cmd_compare(const CompareArgs& a) {
@@ -30,7 +32,13 @@ void cmd_compare(const CompareArgs& a) {
   const EnergyTable table = a.energy.empty() ? EnergyTable::builtin() : EnergyTable::load(a.energy);
   const std::string table_name =
       a.energy.empty() ? "built-in arch_configs/energy/45nm.yaml" : a.energy;
-  const StudyReport r = run_study(s, table, table_name, a.energy, a.jobs);
+  Progress progress("compare", "runs", 1, Progress::stderr_is_tty(), a.quiet);
+  const StudyReport r =
+      run_study(s, table, table_name, a.energy, a.jobs, [&](int64_t done, int64_t total) {
+        if (done == 1)
+          progress = Progress("compare", "runs", total, Progress::stderr_is_tty(), a.quiet);
+        progress.update(done);
+      });
   std::printf("%s", r.markdown.c_str());
   if (!a.out.empty()) {
     write_output_file(a.out, r.markdown);
@@ -53,6 +61,7 @@ void add_compare_command(CLI::App& app) {
   c->add_option("--jobs,-j", args->jobs,
                 "Worker processes for the simulations (default: the number of cores)")
       ->check(CLI::Range(1, 4096));
+  c->add_flag("--quiet,-q", args->quiet, "No progress on stderr");
   c->callback([args] { cmd_compare(*args); });
 }
 

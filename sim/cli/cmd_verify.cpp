@@ -18,6 +18,7 @@
 #include "models/core/error.h"
 #include "models/core/npy.h"
 #include "models/core/output.h"
+#include "models/core/progress.h"
 #include "models/core/stats.h"
 #include "models/mac/systolic.h"
 #include "models/numerics/i_number_format.h"
@@ -40,7 +41,8 @@ struct VerifyArgs {
   uint64_t seed = 0;
   std::vector<std::string> params;
   bool inject_fault = false;
-  bool all = false;  // --all: no --max-macs budget
+  bool all = false;    // --all: no --max-macs budget
+  bool quiet = false;  // no progress on stderr
   NpyReadOptions npy;
 };
 
@@ -127,8 +129,11 @@ void cmd_verify(const VerifyArgs& v) {
   nlohmann::json jr = nlohmann::json::array();
   bool all_ok = true;
   std::vector<std::string> reports;
+  Progress progress("verify", "GEMMs", static_cast<int64_t>(cases.size()),
+                    Progress::stderr_is_tty(), v.quiet);
   for (size_t i = 0; i < cases.size(); ++i) {
     const GemmCase& g = cases[i];
+    progress.update(static_cast<int64_t>(i), g.layer);
     CycleFault fault;
     fault.enabled = v.inject_fault && i == 0;
     // ws/is move partial sums down the columns: inject where fold 0's sum is complete (the row of
@@ -175,6 +180,7 @@ void cmd_verify(const VerifyArgs& v) {
     if (fault.enabled) j["injected_fault"] = r.fault_note;
     jr.push_back(j);
   }
+  progress.update(static_cast<int64_t>(cases.size()), cases.empty() ? "" : cases.back().layer);
   for (const std::string& s : reports) std::printf("%s", s.c_str());
   const std::string scope = selection_scope(selection, cases.size(), max_macs);
   std::printf("%s: %s; %s\n", all_ok ? "PASS" : "FAIL", scope.c_str(),
@@ -230,6 +236,7 @@ void add_verify_commands(CLI::App& app) {
   c->add_flag("--all", args->all,
               "Check every verifiable conv2d/linear layer (no --max-macs budget)")
       ->excludes("--max-macs");
+  c->add_flag("--quiet,-q", args->quiet, "No progress on stderr");
   c->add_option("--data", args->data,
                 "Directory of tracer dumps <layer>.activation/.weight/.error.npy (default: a "
                 "trace's own `tensors:`, else random tensors)");

@@ -70,6 +70,9 @@ void ControllerModule::run() {
     *c.dram_write += static_cast<uint64_t>(t.dram_write_bytes);
     *c.quant += static_cast<uint64_t>(t.quant_ops);
     *c.vector += static_cast<uint64_t>(t.vector_ops);
+    if (m_ledger.on_op_done)
+      m_ledger.on_op_done(static_cast<int64_t>(i + 1), static_cast<int64_t>(m_plan.ops.size()),
+                          phase_name(op.phase));
   }
   m_end = m_clock.now();
   m_cycles = static_cast<uint64_t>(m_end);

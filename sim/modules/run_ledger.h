@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace lbsim {
@@ -20,6 +21,8 @@ struct OpTally {
 
 struct RunLedger {
   std::vector<OpTally> ops;
+  // Progress hook: called by the controller after each op (ops done, ops, the op's phase).
+  std::function<void(int64_t, int64_t, const char*)> on_op_done;
 };
 
 }  // namespace lbsim

@@ -41,6 +41,7 @@ RunResult simulate(const ArchConfig& arch, const Workload& workload, SimPlan pla
   s_plan = new SimPlan(std::move(plan));
   s_ledger = new RunLedger();
   s_ledger->ops.resize(s_plan->ops.size());
+  s_ledger->on_op_done = opts.on_op_done;
   static ArchConfig* s_arch = nullptr;
   static CycleSetup* s_cycle = nullptr;
   if (cycle) {

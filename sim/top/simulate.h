@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,9 @@ struct RunResult {
 
 struct SimOptions {
   uint64_t seed = 0;  // cycle fidelity: seed of the random operands (no effect in timing mode)
+  // Called after each op completes (ops done, ops in the plan, the op's phase): progress only;
+  // nothing the simulation computes depends on it.
+  std::function<void(int64_t, int64_t, const char*)> on_op_done;
 };
 
 RunResult simulate(const ArchConfig& arch, const Workload& workload, const SimOptions& opts = {});

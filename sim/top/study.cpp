@@ -278,7 +278,8 @@ bool inside(double v, double lo, double hi) {
 }  // namespace
 
 StudyReport run_study(const Study& s, const EnergyTable& table, const std::string& table_name,
-                      const std::string& energy_file, int jobs) {
+                      const std::string& energy_file, int jobs,
+                      const std::function<void(int64_t, int64_t)>& on_cell_done) {
   // Main table: per model, per column.
   std::vector<std::map<std::string, Cell>> cells(s.models.size());
   auto col_config = [&](const StudyModel& m, const std::string& col) {
@@ -302,7 +303,7 @@ StudyReport run_study(const Study& s, const EnergyTable& table, const std::strin
   }
   ChildPool pool(jobs > 0 ? jobs
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  size_t next = 0;
+  size_t next = 0, finished = 0;
   while (next < cell_jobs.size() || !pool.idle()) {
     while (next < cell_jobs.size() && !pool.full()) {
       const CellJob job = cell_jobs[next];
@@ -323,6 +324,8 @@ StudyReport run_study(const Study& s, const EnergyTable& table, const std::strin
       throw UserError(fmt::format("compare: error: {} on {}: {}", s.models[job.model].workload,
                                   job.config, d.text));
     cells[job.model][job.config] = cell_from_json(nlohmann::json::parse(d.text));
+    if (on_cell_done)
+      on_cell_done(static_cast<int64_t>(++finished), static_cast<int64_t>(cell_jobs.size()));
   }
 
   const StudyConfig& ref = config_by_name(s, s.reference);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -70,7 +71,9 @@ struct StudyReport {
 };
 // `table_name` is how the report names the energy table; `energy_file` ("" = built-in) is
 // reloaded with each sensitivity variant's overrides.
+// `on_cell_done(done, total)` reports progress of the simulations (nothing depends on it).
 StudyReport run_study(const Study& s, const EnergyTable& table, const std::string& table_name,
-                      const std::string& energy_file, int jobs);
+                      const std::string& energy_file, int jobs,
+                      const std::function<void(int64_t, int64_t)>& on_cell_done = {});
 
 }  // namespace lbsim

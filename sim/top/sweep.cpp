@@ -20,6 +20,7 @@
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
 #include "models/core/output.h"
+#include "models/core/progress.h"
 #include "models/energy/energy_table.h"
 #include "models/workload/resolve.h"
 #include "reports/sweep_summary.h"
@@ -124,47 +125,6 @@ std::map<std::string, double> record_metrics(const nlohmann::json& w) {
         out[name] = w.at("numerics").at(name).get<double>();
   return out;
 }
-
-// Progress on stderr: a redrawn bar on a terminal, a line every ~5 % otherwise.
-class Progress {
- public:
-  Progress(int64_t total, bool tty, bool quiet) : m_total(total), m_tty(tty), m_quiet(quiet) {
-    m_start = std::chrono::steady_clock::now();
-  }
-  void update(int64_t done, int64_t failed) {
-    if (m_quiet || m_total == 0) return;
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
-    const double rate = s > 0 ? static_cast<double>(done) / s : 0.0;
-    const double eta = rate > 0 ? static_cast<double>(m_total - done) / rate : 0.0;
-    const std::string stats = fmt::format("{}/{} points, {:.2f} points/s, ETA {}, {} failed", done,
-                                          m_total, rate, duration(eta), failed);
-    if (m_tty) {
-      const int width = 30;
-      const int filled = static_cast<int>(width * done / m_total);
-      std::fprintf(stderr, "\r[%s%s] %s ", std::string(static_cast<size_t>(filled), '#').c_str(),
-                   std::string(static_cast<size_t>(width - filled), '.').c_str(), stats.c_str());
-      if (done == m_total) std::fprintf(stderr, "\n");
-    } else {
-      const int64_t step = std::max<int64_t>(1, m_total / 20);
-      if (done == m_total || done / step != m_last / step)
-        std::fprintf(stderr, "sweep: %s\n", stats.c_str());
-    }
-    m_last = done;
-    std::fflush(stderr);
-  }
-
- private:
-  static std::string duration(double s) {
-    const auto t = static_cast<int64_t>(std::llround(s));
-    if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, (t % 3600) / 60);
-    if (t >= 60) return fmt::format("{}m{:02}s", t / 60, t % 60);
-    return fmt::format("{}s", t);
-  }
-  int64_t m_total, m_last = 0;
-  bool m_tty, m_quiet;
-  std::chrono::steady_clock::time_point m_start;
-};
 
 // Reads results.jsonl: one JSON object per complete line. A last line without its newline (a
 // write cut by a kill) is dropped and the file truncated to the last complete line.
@@ -481,8 +441,8 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
       remaining[p] += 1;
     }
   RecordLog log(results);
-  Progress progress(outcome.points_shard, o.tty, o.quiet);
-  progress.update(outcome.points_resumed, 0);
+  Progress progress("sweep", "points", outcome.points_shard, o.tty, o.quiet);
+  progress.update(outcome.points_resumed, "", ", 0 failed");
   int64_t finished = outcome.points_resumed, failed_now = 0;
 
   const int n_jobs =
@@ -568,7 +528,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
       ++outcome.points_run;
       ++finished;
       failed_now += failed ? 1 : 0;
-      progress.update(finished, failed_now);
+      progress.update(finished, "", fmt::format(", {} failed", failed_now));
     }
   }
   // Failures, resumed points included (their records say so), in point order.

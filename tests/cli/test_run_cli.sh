@@ -103,4 +103,18 @@ assert t["node"] == 45 and len(t["hash"]) == 16 and "45nm.yaml" in t["file"]
 assert sys.argv[3] == "lbsim " + r["lbsim_version"], (sys.argv[3], r["lbsim_version"])
 assert json.load(open(sys.argv[2]))["run"]["arch"] == "my16"
 EOF
+
+# Progress goes to stderr (stdout is the same with or without it): off a terminal, one line per
+# phase of the training order; --quiet silences it. verify and compare do the same.
+"$LBSIM" run --batch 1 --out prog >prog.out 2>prog.err
+grep -qx 'run: forward done, 70/215 ops, .*' prog.err || fail "run progress: $(cat prog.err)"
+grep -qx 'run: backward and update done, 215/215 ops, .*' prog.err || fail "run progress: $(cat prog.err)"
+[ "$(wc -l <prog.err)" -eq 2 ] || fail "run progress is not a line per phase: $(cat prog.err)"
+"$LBSIM" run --batch 1 --out prog -q >quiet.out 2>quiet.err
+[ ! -s quiet.err ] || fail "run -q printed progress: $(cat quiet.err)"
+diff <(grep -v '^SystemC:' prog.out) <(grep -v '^SystemC:' quiet.out) || fail "progress changed stdout"
+"$LBSIM" verify --out vprog >/dev/null 2>vprog.err
+grep -qx 'verify: linear done, 6/6 GEMMs, .*' vprog.err || fail "verify progress: $(cat vprog.err)"
+"$LBSIM" verify --out vprog -q >/dev/null 2>vprog.err
+[ ! -s vprog.err ] || fail "verify -q printed progress: $(cat vprog.err)"
 echo "test_run_cli: ok"
