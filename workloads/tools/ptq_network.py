@@ -173,11 +173,11 @@ def layer_rows(mod, inp, keep):
 
 def quantize_network(model, calib, bits, method="gpfq", c_alpha=1.16, retain=0.25,
                      bias_correction="none", stochastic=False, seed=0, threads=0, order=None,
-                     analog_cache=None, log=print):
+                     analog_cache=None, shifts=None, log=print):
     """A copy of `model` with every layer of `bits` (name -> bits or None) quantized by
     lbsim.ptq in forward order; returns (quantized model, per-layer records). analog_cache (a
     dict, layer -> input) keeps the analog network's layer inputs across calls on the same
-    calibration images."""
+    calibration images; shifts (a dict) receives each layer's bias shift (numpy, per neuron)."""
     lbsim = import_lbsim()
     if order is None:
         order = layer_order(model, calib[:1])
@@ -221,6 +221,8 @@ def quantize_network(model, calib, bits, method="gpfq", c_alpha=1.16, retain=0.2
                "saturated": int(r.saturated), "form": r.form, "bias_corrected": bool(corrected),
                "seconds": round(time.time() - t0, 2)}
         records.append(rec)
+        if shifts is not None:
+            shifts[name] = r.bias_shift
         log(f"  {name:22s} {b:2d} bits  {W.shape[0]:4d} x {W.shape[1]:4d}, {X.shape[0]:6d} rows, "
             f"rel. sq. error {r.rel_err2:.4g}{' +bias' if corrected else ''} ({rec['seconds']} s)")
     return qmodel, records
