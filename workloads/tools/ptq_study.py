@@ -43,6 +43,7 @@ import train_lowbit  # noqa: E402
 INT_ARCH = "int8_32x32.yaml"
 FP32_ARCH = "fp32_32x32.yaml"
 REF_BITS = 8  # a cost-only row: int8 weights, the same dfp8 activations
+RESNET_BC = " (in this network: the final fc only; its convs have no bias)"
 
 
 def parse_args(argv):
@@ -199,7 +200,7 @@ def write_report(args, argv, name, summary, order, acc32, acc, errs, costs, bits
          f"with retain rate {args.retain}, X~ from the already-quantized earlier layers. Bias "
          "correction (BC) adds the mean output discrepancy over the calibration rows to the "
          f"bias of {'every layer that has one' if args.bc_layers == 'all' else 'the last layer'}"
-         f"{' (in this network: the final fc only; its convs have no bias)' if name == 'resnet20' else ''}. "
+         f"{RESNET_BC if name == 'resnet20' else ''}. "
          "Activations stay FP32 for accuracy, as in the GPFQ paper.", "",
          "## Accuracy and inference cost", "",
          f"Cost: `lbsim run` of one forward pass (batch {args.batch}) of the network with those "
