@@ -17,6 +17,8 @@ exactly as the CLI quantizes them: x/A = tensor 0, w/B = tensor 1, e = tensor 2,
 `seed`) or QTensor objects from quantize() (used as they are). `threads` (0 = all cores) splits
 the output into bands computed in parallel; results do not depend on it.
 
+ptq() quantizes one layer's weights after training (GPFQ or MSQ), as `lbsim ptq`.
+
 run() runs the `lbsim` executable in a child process (path fixed at build time, env LBSIM_EXE
 overrides) and returns its stats.json, layers.csv and energy.csv as Python data.
 """
@@ -33,7 +35,7 @@ from . import _lbsim
 from ._lbsim import QTensor
 
 __all__ = ["QTensor", "Quantized", "formats", "format_info", "arch_info", "quantize", "gemm",
-           "conv", "run", "lbsim_exe"]
+           "conv", "ptq", "PtqResult", "run", "lbsim_exe"]
 
 
 def formats():
@@ -103,6 +105,39 @@ def conv(phase, x=None, w=None, e=None, format=None, format_x=None, format_w=Non
                     _pair(kernel), int(stride), int(pad), int(seed), _acc_arg(acc),
                     dgrad_lowering, int(threads))
     return r if full else r["out"]
+
+
+class PtqResult:
+    """Result of ptq(): q (float32, W's shape, values k * delta), levels (int32 k in [-K, K]),
+    delta, K, form (the form used), err2 = ||X W^T - Xq Q^T||_F^2, ref2 = ||X W^T||_F^2,
+    rel_err2 = err2 / ref2, saturated (weights clipped to +-K delta) and bias_shift (float64,
+    per neuron: the mean over samples of X W^T - Xq Q^T; add it to the bias to correct it)."""
+
+    __slots__ = ("q", "levels", "delta", "K", "form", "err2", "ref2", "saturated", "bias_shift")
+
+    def __init__(self, d):
+        for k in self.__slots__:
+            setattr(self, k, d[k])
+
+    @property
+    def rel_err2(self):
+        return self.err2 / self.ref2 if self.ref2 > 0 else 0.0
+
+    def __repr__(self):
+        return (f"PtqResult(shape={self.q.shape}, delta={self.delta!r}, K={self.K}, "
+                f"form={self.form!r}, rel_err2={self.rel_err2:.4g})")
+
+
+def ptq(w, x, xq=None, method="gpfq", bits=4, c_alpha=1.16, form="auto", stochastic=False,
+        seed=0, threads=0):
+    """Quantizes a layer's weights w (neurons x weights per neuron) after training, as `lbsim ptq
+    --method METHOD --bits BITS --c-alpha C --form FORM [--stochastic --seed S]`: x (samples x
+    weights per neuron) are the layer's analog inputs, xq (default x) its inputs in the network
+    whose earlier layers are already quantized. Arrays are read as float32. method "gpfq" (greedy
+    path following) or "msq" (nearest level); form "auto", "path" or "covariance". `threads`
+    (0 = all cores) splits the neurons; results do not depend on it. Returns a PtqResult."""
+    return PtqResult(_lbsim.ptq(w, x, xq, method, int(bits), float(c_alpha), form,
+                                bool(stochastic), int(seed), int(threads)))
 
 
 def _pair(v):

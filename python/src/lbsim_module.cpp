@@ -9,7 +9,8 @@
 //    NumPy-side conversion); anything else is converted to C-order float32 first. lbsim's Tensor
 //    owns its data, so each input is copied once into it. Outputs are NumPy arrays that take
 //    ownership of the C++ result vectors (no copy).
-//  * The GIL is released while formats quantize and the reference computes.
+//  * ptq runs models/ptq/gpfq.h quantize_layer as `lbsim ptq` does (same options, same bits).
+//  * The GIL is released while formats quantize, the reference computes and ptq quantizes.
 //  * gemm/conv with threads > 1 cut the GEMM into bands of output rows (or columns, whichever
 //    dimension is larger) and run the reference on each band in its own thread, with the whole
 //    problem's K segmentation. Every output element of the reference depends only on its row of A,
@@ -33,6 +34,7 @@
 #include "models/numerics/gemm_problem.h"
 #include "models/numerics/i_number_format.h"
 #include "models/numerics/operands.h"
+#include "models/ptq/gpfq.h"
 #include "models/reference/reference_gemm.h"
 
 namespace py = pybind11;
@@ -411,6 +413,41 @@ py::dict arch_info(const std::string& path) {
   return d;
 }
 
+// Post-training quantization of one layer (models/ptq/gpfq.h), as `lbsim ptq`.
+py::dict ptq(const py::object& w, const py::object& x, const py::object& xq,
+             const std::string& method, int bits, double c_alpha, const std::string& form,
+             bool stochastic, uint64_t seed, int threads) {
+  PtqOptions o;
+  o.method = parse_ptq_method(method, "method");
+  o.form = parse_gpfq_form(form, "form");
+  o.bits = bits;
+  o.c_alpha = c_alpha;
+  o.stochastic = stochastic;
+  o.seed = seed;
+  o.threads = threads > 0 ? threads : default_threads();
+  const Tensor tw = to_tensor(w.cast<F32Array>());
+  const Tensor tx = to_tensor(x.cast<F32Array>());
+  Tensor txq;
+  if (!xq.is_none()) txq = to_tensor(xq.cast<F32Array>());
+  PtqResult r;
+  {
+    py::gil_scoped_release release;
+    r = quantize_layer(tw, tx, xq.is_none() ? nullptr : &txq, o, PtqNames{"w", "x", "xq"});
+  }
+  py::dict d;
+  const Shape shape = r.shape;
+  d["q"] = owning_array(std::move(r.q), shape);
+  d["levels"] = owning_array(std::move(r.levels), shape);
+  d["bias_shift"] = owning_array(std::move(r.bias_shift), Shape{shape[0]});
+  d["delta"] = r.delta;
+  d["K"] = r.K;
+  d["form"] = std::string(to_string(r.form));
+  d["err2"] = r.err2;
+  d["ref2"] = r.ref2;
+  d["saturated"] = r.saturated;
+  return d;
+}
+
 }  // namespace
 }  // namespace lbsim
 
@@ -446,4 +483,7 @@ PYBIND11_MODULE(_lbsim, m) {
         py::arg("format"), py::arg("format_x"), py::arg("format_w"), py::arg("format_e"),
         py::arg("input_hw"), py::arg("kernel"), py::arg("stride"), py::arg("pad"), py::arg("seed"),
         py::arg("acc"), py::arg("dgrad_lowering"), py::arg("threads"));
+  m.def("ptq", &ptq, py::arg("w"), py::arg("x"), py::arg("xq"), py::arg("method"), py::arg("bits"),
+        py::arg("c_alpha"), py::arg("form"), py::arg("stochastic"), py::arg("seed"),
+        py::arg("threads"));
 }

@@ -272,8 +272,10 @@ plot '{os.path.join(out_dir, 'metrics.csv')}' using 1:3 with linespoints axes x1
     subprocess.run([gnuplot], input=script, text=True, check=True)
 
 
-def write_trace(out_dir, model_name, batch, layer_formats, smp, network):
-    """trace_torch.py on the fp32 architecture, then per-layer precision and smp_samples."""
+def write_trace(out_dir, model_name, batch, layer_formats, smp, network, training=True):
+    """trace_torch.py on the fp32 architecture, then per-layer precision and smp_samples.
+    training=False writes an inference trace (training: false, no ops: lbsim expands the forward
+    ops) whose precision names the roles whose format is not None."""
     import yaml
     import trace_torch
     cls = lowbit_nets.MODELS[model_name].__name__
@@ -287,10 +289,19 @@ def write_trace(out_dir, model_name, batch, layer_formats, smp, network):
     os.remove(tmp)
     doc["network"] = network
     doc["smp_samples"] = int(smp)
+    if not training:  # before the layers, as the trace writer orders keys
+        layers = doc.pop("layers")
+        doc["training"] = False
+        doc["layers"] = layers
     for layer in doc["layers"]:
+        if not training:
+            layer.pop("ops", None)
+            layer.pop("input_grad", None)
         if layer["type"] in ("conv2d", "linear"):
             fm = layer_formats[layer["name"]]
-            layer_prec = {r: fm[r] or "fp32" for r in ("weight", "activation", "error")}
+            layer_prec = ({r: fm[r] or "fp32" for r in ("weight", "activation", "error")}
+                          if training else {r: fm[r] for r in ("weight", "activation", "error")
+                                            if fm.get(r)})
             # precision comes before ops, as the trace writer orders keys.
             ops = layer.pop("ops", None)
             layer["precision"] = layer_prec
