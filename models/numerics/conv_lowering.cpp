@@ -132,7 +132,20 @@ ConvGemmShape conv_gemm_shape(ConvPhase phase, const ConvGeometry& g, DgradLower
 }
 
 ConvOperandMap::ConvOperandMap(ConvPhase phase, const ConvGeometry& geo, DgradLowering dgrad)
-    : phase_(phase), g_(geo), dgrad_(dgrad), shape_(conv_gemm_shape(phase, geo, dgrad)) {}
+    : phase_(phase), g_(geo), dgrad_(dgrad), shape_(conv_gemm_shape(phase, geo, dgrad)) {
+  auto taps = [&](int64_t extent, int64_t kernel, int64_t out) {
+    std::vector<int64_t> t(static_cast<size_t>(extent * kernel), -1);
+    for (int64_t i = 0; i < extent; ++i)
+      for (int64_t r = 0; r < kernel; ++r) {
+        const int64_t d = i + geo.pad - r;  // = o * stride
+        if (d >= 0 && d % geo.stride == 0 && d / geo.stride < out)
+          t[static_cast<size_t>(i * kernel + r)] = d / geo.stride;
+      }
+    return t;
+  };
+  tap_h_ = taps(geo.h, geo.r, geo.ho);
+  tap_w_ = taps(geo.w, geo.s, geo.wo);
+}
 
 void ConvOperandMap::a_row(int64_t row, int64_t* src) const {
   const ConvGeometry& g = g_;
@@ -170,19 +183,15 @@ void ConvOperandMap::a_row(int64_t row, int64_t* src) const {
     for (int64_t co = 0; co < g.c_out; ++co) *src++ = (n * g.c_out + co) * hw + p;
     return;
   }
-  // transposed: row (n,h,w), k (co,r,s): e[n, co, ho, wo] with h + pad - r = ho * stride and
-  // w + pad - s = wo * stride.
+  // transposed: row (n,h,w), k (co,r,s): e[n, co, tap_ho(h, r), tap_wo(w, s)].
   const int64_t w = row % g.w, h = (row / g.w) % g.h, n = row / (g.w * g.h);
   for (int64_t co = 0; co < g.c_out; ++co)
     for (int64_t r = 0; r < g.r; ++r) {
-      const int64_t th = h + g.pad - r;
-      const bool h_in = th >= 0 && th % g.stride == 0 && th / g.stride < g.ho;
-      const int64_t base = ((n * g.c_out + co) * g.ho + th / g.stride) * g.wo;
+      const int64_t ho = tap_ho(h, r);
+      const int64_t base = ((n * g.c_out + co) * g.ho + ho) * g.wo;
       for (int64_t s = 0; s < g.s; ++s) {
-        const int64_t tw = w + g.pad - s;
-        *src++ = h_in && tw >= 0 && tw % g.stride == 0 && tw / g.stride < g.wo
-                     ? base + tw / g.stride
-                     : -1;
+        const int64_t wo = tap_wo(w, s);
+        *src++ = ho >= 0 && wo >= 0 ? base + wo : -1;
       }
     }
 }
@@ -336,19 +345,18 @@ Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry
       out.shape = {g.n, g.c_in, g.h, g.w};
       out.data.assign(static_cast<size_t>(numel(out.shape)), 0.0f);
       // Planes (n, ci) are independent: shared out over the threads.
+      const ConvOperandMap taps(phase, g, dgrad);
       parallel_for(g.n * g.c_in, threads, [&](int64_t plane, int) {
         const int64_t n = plane / g.c_in, ci = plane % g.c_in;
         for (int64_t h = 0; h < g.h; ++h)
           for (int64_t w = 0; w < g.w; ++w) {
             float acc = 0.0f;
             for (int64_t r = 0; r < g.r; ++r) {
-              const int64_t th = h + g.pad - r;  // = ho * stride
-              if (th < 0 || th % g.stride != 0 || th / g.stride >= g.ho) continue;
-              const int64_t ho = th / g.stride;
+              const int64_t ho = taps.tap_ho(h, r);  // h = ho*stride - pad + r
+              if (ho < 0) continue;
               for (int64_t s = 0; s < g.s; ++s) {
-                const int64_t tw = w + g.pad - s;
-                if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.wo) continue;
-                const int64_t wo = tw / g.stride;
+                const int64_t wo = taps.tap_wo(w, s);
+                if (wo < 0) continue;
                 const float t = c[((n * g.ho + ho) * g.wo + wo) * krs + (ci * g.r + r) * g.s + s];
                 acc = static_cast<float>(static_cast<double>(acc) + static_cast<double>(t));
               }

@@ -57,12 +57,17 @@ class ConvOperandMap {
   const ConvGemmShape& shape() const { return shape_; }
   void a_row(int64_t row, int64_t* src) const;  // src[0 .. k): A[row][kk]
   void b_col(int64_t col, int64_t* src) const;  // src[0 .. k): B[kk][col]
+  // The backward taps of dgrad: the output row ho with h + pad - r = ho * stride, 0 <= ho < Ho
+  // (-1: none), and likewise the output column wo of (w, s).
+  int64_t tap_ho(int64_t h, int64_t r) const { return tap_h_[static_cast<size_t>(h * g_.r + r)]; }
+  int64_t tap_wo(int64_t w, int64_t s) const { return tap_w_[static_cast<size_t>(w * g_.s + s)]; }
 
  private:
   ConvPhase phase_;
   ConvGeometry g_;
   DgradLowering dgrad_;
   ConvGemmShape shape_;
+  std::vector<int64_t> tap_h_, tap_w_;
 };
 
 // fwd: (x, w); dgrad: (e, w); wgrad: (x, e): shapes against geo (UserError naming the operand).
