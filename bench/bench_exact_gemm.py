@@ -128,12 +128,14 @@ def main():
                       f"{macs / times[1] / 1e9:.2f} |", flush=True)
     if args.summary:
         print()
+        # Per core: CPU time already sums the threads; wall time is divided by the threads.
+        per_core = 1 if args.cpu_time else t2
         print(f"| recipe | phase | GMAC/s 1 thread | GMAC/s {t2} threads | "
               f"GMAC/s per core, {t2} threads |")
         print("|---|---|---|---|---|")
         for (name, phase), (macs, a, b) in totals.items():
             print(f"| {name} | {phase} | {macs / a / 1e9:.2f} | {macs / b / 1e9:.2f} | "
-                  f"{macs / b / 1e9 / t2:.2f} |")
+                  f"{macs / b / 1e9 / per_core:.2f} |")
 
 
 if __name__ == "__main__":
