@@ -68,7 +68,9 @@ class IMacFamily {
   virtual const std::string& accumulator_text() const = 0;  // for list-types and summaries
 
   virtual GemmResult run_datapath(const GemmProblem& p, const AccumulatorSpec& acc) const = 0;
-  virtual GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc) const = 0;
+  // The reference on `threads` threads (over rows of C; the result does not depend on threads).
+  virtual GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc,
+                                   int threads) const = 0;
 
   // Quantization-unit operations per element to produce a tensor in `format` (a kind this family
   // takes), the stochastic-rounding draw included when `stochastic`.

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "models/core/error.h"
+#include "models/core/parallel.h"
 
 namespace lbsim {
 
@@ -95,86 +96,29 @@ void require_shape(const QTensor& q, const Shape& want, const char* phase, const
     throw std::logic_error("lower_conv: QTensor codes do not match its shape");
 }
 
-// Where element (row, k) of A and (k, col) of B come from: a flat index into the first / second
-// tensor, or -1 for padding. One definition of every phase's element mapping, used to build the
-// operands (lower_conv) and to count segments (conv_k_segments).
-struct ConvIndex {
-  ConvPhase phase;
-  ConvGeometry g;
-  DgradLowering dgrad;
-  ConvGemmShape shape;
-
-  // x[n, ci, ho*stride - pad + r, wo*stride - pad + s] for im2col row (n,ho,wo), col (ci,r,s).
-  int64_t im2col(int64_t row, int64_t col) const {
-    const int64_t wo = row % g.wo, ho = (row / g.wo) % g.ho, n = row / (g.wo * g.ho);
-    const int64_t s = col % g.s, r = (col / g.s) % g.r, ci = col / (g.s * g.r);
-    const int64_t h = ho * g.stride - g.pad + r, w = wo * g.stride - g.pad + s;
-    if (h < 0 || h >= g.h || w < 0 || w >= g.w) return -1;
-    return ((n * g.c_in + ci) * g.h + h) * g.w + w;
-  }
-  // e[n, co, ho, wo] for row (n,ho,wo) and channel co.
-  int64_t error_rows(int64_t row, int64_t co) const {
-    const int64_t hw = g.ho * g.wo, n = row / hw;
-    return (n * g.c_out + co) * hw + row % hw;
-  }
-  int64_t a(int64_t row, int64_t k) const {
-    switch (phase) {
-      case ConvPhase::kFwd:
-        return im2col(row, k);
-      case ConvPhase::kWgrad:
-        return im2col(k, row);
-      case ConvPhase::kDgrad:
-        break;
-    }
-    if (dgrad == DgradLowering::kIm2col) return error_rows(row, k);
-    // transposed: row (n,h,w), k (co,r,s)
-    const int64_t w = row % g.w, h = (row / g.w) % g.h, n = row / (g.w * g.h);
-    const int64_t s = k % g.s, r = (k / g.s) % g.r, co = k / (g.s * g.r);
-    const int64_t th = h + g.pad - r, tw = w + g.pad - s;
-    if (th < 0 || tw < 0 || th % g.stride != 0 || tw % g.stride != 0) return -1;
-    const int64_t ho = th / g.stride, wo = tw / g.stride;
-    if (ho >= g.ho || wo >= g.wo) return -1;
-    return ((n * g.c_out + co) * g.ho + ho) * g.wo + wo;
-  }
-  int64_t b(int64_t k, int64_t col) const {
-    const int64_t krs = g.c_in * g.r * g.s;
-    switch (phase) {
-      case ConvPhase::kFwd:
-        return col * krs + k;  // w[co, (ci,r,s)]
-      case ConvPhase::kWgrad:
-        return error_rows(k, col);
-      case ConvPhase::kDgrad:
-        break;
-    }
-    if (dgrad == DgradLowering::kIm2col) return k * krs + col;  // w[co, (ci,r,s)]
-    const int64_t rs = g.r * g.s, co = k / rs;                  // transposed: w[co, ci, (r,s)]
-    return (co * g.c_in + col) * rs + k % rs;
-  }
-};
-
-ConvIndex conv_index(ConvPhase phase, const ConvGeometry& geo, DgradLowering dgrad) {
-  return ConvIndex{phase, geo, dgrad, conv_gemm_shape(phase, geo, dgrad)};
-}
-
-// rows x cols operand gathered from q by src(row, col) (-1: padding, code 0, group -1).
-template <class Src>
-GemmOperand gather(const QTensor& q, int64_t rows, int64_t cols, Src src) {
-  std::vector<int32_t> qg(q.codes.size());  // group of every element, computed once
-  for (size_t i = 0; i < qg.size(); ++i)
-    qg[i] = static_cast<int32_t>(q.groups.group_of(static_cast<int64_t>(i)));
+// rows x cols operand gathered from q, line by line: fill(line, src) gives the source elements of
+// one line (-1: padding, code 0, group -1); lines are rows (by_rows) or columns.
+template <class Fill>
+GemmOperand gather(const QTensor& q, int64_t rows, int64_t cols, bool by_rows, Fill fill) {
+  const std::vector<int64_t> qg = q.groups.group_ids();
   GemmOperand op;
   op.q = &q;
   op.rows = rows;
   op.cols = cols;
   op.codes.assign(static_cast<size_t>(rows * cols), 0u);
   op.group.assign(static_cast<size_t>(rows * cols), -1);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) {
-      const int64_t from = src(i, j);
+  const int64_t lines = by_rows ? rows : cols, len = by_rows ? cols : rows;
+  std::vector<int64_t> src(static_cast<size_t>(len));
+  for (int64_t l = 0; l < lines; ++l) {
+    fill(l, src.data());
+    for (int64_t e = 0; e < len; ++e) {
+      const int64_t from = src[static_cast<size_t>(e)];
       if (from < 0) continue;
-      op.codes[static_cast<size_t>(i * cols + j)] = q.codes[static_cast<size_t>(from)];
-      op.group[static_cast<size_t>(i * cols + j)] = qg[static_cast<size_t>(from)];
+      const size_t at = static_cast<size_t>(by_rows ? l * cols + e : e * cols + l);
+      op.codes[at] = q.codes[static_cast<size_t>(from)];
+      op.group[at] = static_cast<int32_t>(qg[static_cast<size_t>(from)]);
     }
+  }
   return op;
 }
 
@@ -198,11 +142,94 @@ ConvGemmShape conv_gemm_shape(ConvPhase phase, const ConvGeometry& g, DgradLower
   return {g.n * g.h * g.w, g.c_in, g.c_out * g.r * g.s};
 }
 
+ConvOperandMap::ConvOperandMap(ConvPhase phase, const ConvGeometry& geo, DgradLowering dgrad)
+    : phase_(phase), g_(geo), dgrad_(dgrad), shape_(conv_gemm_shape(phase, geo, dgrad)) {
+  auto taps = [&](int64_t extent, int64_t kernel, int64_t out) {
+    std::vector<int64_t> t(static_cast<size_t>(extent * kernel), -1);
+    for (int64_t i = 0; i < extent; ++i)
+      for (int64_t r = 0; r < kernel; ++r) {
+        const int64_t d = i + geo.pad - r;  // = o * stride
+        if (d >= 0 && d % geo.stride == 0 && d / geo.stride < out)
+          t[static_cast<size_t>(i * kernel + r)] = d / geo.stride;
+      }
+    return t;
+  };
+  tap_h_ = taps(geo.h, geo.r, geo.ho);
+  tap_w_ = taps(geo.w, geo.s, geo.wo);
+}
+
+void ConvOperandMap::a_row(int64_t row, int64_t* src) const {
+  const ConvGeometry& g = g_;
+  if (phase_ == ConvPhase::kFwd) {  // row (n,ho,wo), k (ci,r,s): x[n, ci, h0 + r, w0 + s]
+    const int64_t wo = row % g.wo, ho = (row / g.wo) % g.ho, n = row / (g.wo * g.ho);
+    const int64_t h0 = ho * g.stride - g.pad, w0 = wo * g.stride - g.pad;
+    for (int64_t ci = 0; ci < g.c_in; ++ci)
+      for (int64_t r = 0; r < g.r; ++r) {
+        const int64_t h = h0 + r;
+        const bool h_in = h >= 0 && h < g.h;
+        const int64_t base = ((n * g.c_in + ci) * g.h + h) * g.w;
+        for (int64_t s = 0; s < g.s; ++s) {
+          const int64_t w = w0 + s;
+          *src++ = h_in && w >= 0 && w < g.w ? base + w : -1;
+        }
+      }
+    return;
+  }
+  if (phase_ == ConvPhase::kWgrad) {  // row (ci,r,s), k (n,ho,wo): x[n, ci, ho*st - pad + r, ..]
+    const int64_t s = row % g.s, r = (row / g.s) % g.r, ci = row / (g.s * g.r);
+    for (int64_t n = 0; n < g.n; ++n)
+      for (int64_t ho = 0; ho < g.ho; ++ho) {
+        const int64_t h = ho * g.stride - g.pad + r;
+        const bool h_in = h >= 0 && h < g.h;
+        const int64_t base = ((n * g.c_in + ci) * g.h + h) * g.w;
+        for (int64_t wo = 0; wo < g.wo; ++wo) {
+          const int64_t w = wo * g.stride - g.pad + s;
+          *src++ = h_in && w >= 0 && w < g.w ? base + w : -1;
+        }
+      }
+    return;
+  }
+  if (dgrad_ == DgradLowering::kIm2col) {  // row (n,ho,wo), k co: e[n, co, ho, wo]
+    const int64_t hw = g.ho * g.wo, n = row / hw, p = row % hw;
+    for (int64_t co = 0; co < g.c_out; ++co) *src++ = (n * g.c_out + co) * hw + p;
+    return;
+  }
+  // transposed: row (n,h,w), k (co,r,s): e[n, co, tap_ho(h, r), tap_wo(w, s)].
+  const int64_t w = row % g.w, h = (row / g.w) % g.h, n = row / (g.w * g.h);
+  for (int64_t co = 0; co < g.c_out; ++co)
+    for (int64_t r = 0; r < g.r; ++r) {
+      const int64_t ho = tap_ho(h, r);
+      const int64_t base = ((n * g.c_out + co) * g.ho + ho) * g.wo;
+      for (int64_t s = 0; s < g.s; ++s) {
+        const int64_t wo = tap_wo(w, s);
+        *src++ = ho >= 0 && wo >= 0 ? base + wo : -1;
+      }
+    }
+}
+
+void ConvOperandMap::b_col(int64_t col, int64_t* src) const {
+  const ConvGeometry& g = g_;
+  const int64_t krs = g.c_in * g.r * g.s, k = shape_.k;
+  if (phase_ == ConvPhase::kFwd) {  // w[co, (ci,r,s)]
+    for (int64_t kk = 0; kk < k; ++kk) src[kk] = col * krs + kk;
+  } else if (phase_ == ConvPhase::kWgrad) {  // k (n,ho,wo): e[n, co, ho, wo]
+    const int64_t hw = g.ho * g.wo;
+    for (int64_t kk = 0; kk < k; ++kk) src[kk] = ((kk / hw) * g.c_out + col) * hw + kk % hw;
+  } else if (dgrad_ == DgradLowering::kIm2col) {  // k co, col (ci,r,s): w[co, (ci,r,s)]
+    for (int64_t kk = 0; kk < k; ++kk) src[kk] = kk * krs + col;
+  } else {  // transposed: k (co,r,s), col ci: w[co, ci, (r,s)]
+    const int64_t rs = g.r * g.s;
+    for (int64_t kk = 0; kk < k; ++kk) src[kk] = ((kk / rs) * g.c_in + col) * rs + kk % rs;
+  }
+}
+
 namespace {
 
 // Operand shapes of a phase against the geometry (UserError naming the operand otherwise).
-void require_phase_shapes(ConvPhase phase, const QTensor& first, const QTensor& second,
-                          const ConvGeometry& geo) {
+}  // namespace
+
+void require_conv_operands(ConvPhase phase, const QTensor& first, const QTensor& second,
+                           const ConvGeometry& geo) {
   const Shape x_shape{geo.n, geo.c_in, geo.h, geo.w};
   const Shape w_shape{geo.c_out, geo.c_in, geo.r, geo.s};
   const Shape e_shape{geo.n, geo.c_out, geo.ho, geo.wo};
@@ -223,18 +250,16 @@ void require_phase_shapes(ConvPhase phase, const QTensor& first, const QTensor& 
   }
 }
 
-}  // namespace
-
 GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& second,
                        const ConvGeometry& geo, DgradLowering dgrad) {
-  require_phase_shapes(phase, first, second, geo);
-  const ConvIndex ix = conv_index(phase, geo, dgrad);
+  require_conv_operands(phase, first, second, geo);
+  const ConvOperandMap ix(phase, geo, dgrad);
   GemmProblem p;
-  p.m = ix.shape.m;
-  p.n = ix.shape.n;
-  p.k = ix.shape.k;
-  p.a = gather(first, p.m, p.k, [&](int64_t i, int64_t kk) { return ix.a(i, kk); });
-  p.b = gather(second, p.k, p.n, [&](int64_t kk, int64_t j) { return ix.b(kk, j); });
+  p.m = ix.shape().m;
+  p.n = ix.shape().n;
+  p.k = ix.shape().k;
+  p.a = gather(first, p.m, p.k, true, [&](int64_t i, int64_t* src) { ix.a_row(i, src); });
+  p.b = gather(second, p.k, p.n, false, [&](int64_t j, int64_t* src) { ix.b_col(j, src); });
   p.segment();
   return p;
 }
@@ -242,26 +267,26 @@ GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& sec
 GemmProblem lower_conv_sampled(ConvPhase phase, const QTensor& first, const QTensor& second,
                                const ConvGeometry& geo, DgradLowering dgrad,
                                const std::vector<int64_t>& rows, const std::vector<int64_t>& cols) {
-  require_phase_shapes(phase, first, second, geo);
-  const ConvIndex ix = conv_index(phase, geo, dgrad);
+  require_conv_operands(phase, first, second, geo);
+  const ConvOperandMap ix(phase, geo, dgrad);
   for (int64_t r : rows)
-    if (r < 0 || r >= ix.shape.m) throw std::out_of_range("lower_conv_sampled: row out of range");
+    if (r < 0 || r >= ix.shape().m) throw std::out_of_range("lower_conv_sampled: row out of range");
   for (int64_t c : cols)
-    if (c < 0 || c >= ix.shape.n)
+    if (c < 0 || c >= ix.shape().n)
       throw std::out_of_range("lower_conv_sampled: column out of range");
   GemmProblem p;
   p.m = static_cast<int64_t>(rows.size());
   p.n = static_cast<int64_t>(cols.size());
-  p.k = ix.shape.k;
-  p.a = gather(first, p.m, p.k, [&](int64_t i, int64_t kk) { return ix.a(rows[i], kk); });
-  p.b = gather(second, p.k, p.n, [&](int64_t kk, int64_t j) { return ix.b(kk, cols[j]); });
+  p.k = ix.shape().k;
+  p.a = gather(first, p.m, p.k, true, [&](int64_t i, int64_t* src) { ix.a_row(rows[i], src); });
+  p.b = gather(second, p.k, p.n, false, [&](int64_t j, int64_t* src) { ix.b_col(cols[j], src); });
   p.segment();
   return p;
 }
 
 int64_t conv_k_segments(ConvPhase phase, const ConvGeometry& geo, const GroupMap& first,
                         const GroupMap& second, DgradLowering dgrad, int64_t sample) {
-  const ConvIndex ix = conv_index(phase, geo, dgrad);
+  const ConvOperandMap ix(phase, geo, dgrad);
   auto pick = [sample](int64_t extent) {
     std::vector<int64_t> v;
     const int64_t count = std::min(extent, std::max<int64_t>(sample, 2));
@@ -269,13 +294,24 @@ int64_t conv_k_segments(ConvPhase phase, const ConvGeometry& geo, const GroupMap
       v.push_back(count == extent ? i : i * (extent - 1) / (count - 1));
     return v;
   };
-  auto group = [](const GroupMap& m, int64_t from) {
-    return from < 0 ? int32_t{-1} : static_cast<int32_t>(m.group_of(from));
+  const int64_t k = ix.shape().k;
+  SegmentCuts cuts(k);
+  std::vector<int64_t> src(static_cast<size_t>(k));
+  auto add = [&](const GroupMap& m) {
+    cuts.add_line([&](int64_t kk) {
+      const int64_t from = src[static_cast<size_t>(kk)];
+      return from < 0 ? int32_t{-1} : static_cast<int32_t>(m.group_of(from));
+    });
   };
-  const std::vector<int32_t> seg = segment_k(
-      ix.shape.k, pick(ix.shape.m), pick(ix.shape.n),
-      [&](int64_t i, int64_t kk) { return group(first, ix.a(i, kk)); },
-      [&](int64_t kk, int64_t j) { return group(second, ix.b(kk, j)); });
+  for (int64_t i : pick(ix.shape().m)) {
+    ix.a_row(i, src.data());
+    add(first);
+  }
+  for (int64_t j : pick(ix.shape().n)) {
+    ix.b_col(j, src.data());
+    add(second);
+  }
+  const std::vector<int32_t> seg = cuts.k_segment();
   return seg.empty() ? 0 : seg.back() + 1;
 }
 
@@ -299,7 +335,7 @@ Tensor rows_to_nchw(const std::vector<float>& c, const Shape& nchw, const char* 
 }  // namespace
 
 Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry& g,
-                   DgradLowering dgrad) {
+                   DgradLowering dgrad, int threads) {
   const int64_t hw_out = g.ho * g.wo, krs = g.c_in * g.r * g.s;
   const std::vector<float>& c = result.c;
   Tensor out;
@@ -319,25 +355,26 @@ Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry
         throw std::logic_error("conv_output(dgrad): result size does not match the geometry");
       out.shape = {g.n, g.c_in, g.h, g.w};
       out.data.assign(static_cast<size_t>(numel(out.shape)), 0.0f);
-      for (int64_t n = 0; n < g.n; ++n)
-        for (int64_t ci = 0; ci < g.c_in; ++ci)
-          for (int64_t h = 0; h < g.h; ++h)
-            for (int64_t w = 0; w < g.w; ++w) {
-              float acc = 0.0f;
-              for (int64_t r = 0; r < g.r; ++r) {
-                const int64_t th = h + g.pad - r;  // = ho * stride
-                if (th < 0 || th % g.stride != 0 || th / g.stride >= g.ho) continue;
-                const int64_t ho = th / g.stride;
-                for (int64_t s = 0; s < g.s; ++s) {
-                  const int64_t tw = w + g.pad - s;
-                  if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.wo) continue;
-                  const int64_t wo = tw / g.stride;
-                  const float t = c[((n * g.ho + ho) * g.wo + wo) * krs + (ci * g.r + r) * g.s + s];
-                  acc = static_cast<float>(static_cast<double>(acc) + static_cast<double>(t));
-                }
+      // Planes (n, ci) are independent: shared out over the threads.
+      const ConvOperandMap taps(phase, g, dgrad);
+      parallel_for(g.n * g.c_in, threads, [&](int64_t plane, int) {
+        const int64_t n = plane / g.c_in, ci = plane % g.c_in;
+        for (int64_t h = 0; h < g.h; ++h)
+          for (int64_t w = 0; w < g.w; ++w) {
+            float acc = 0.0f;
+            for (int64_t r = 0; r < g.r; ++r) {
+              const int64_t ho = taps.tap_ho(h, r);  // h = ho*stride - pad + r
+              if (ho < 0) continue;
+              for (int64_t s = 0; s < g.s; ++s) {
+                const int64_t wo = taps.tap_wo(w, s);
+                if (wo < 0) continue;
+                const float t = c[((n * g.ho + ho) * g.wo + wo) * krs + (ci * g.r + r) * g.s + s];
+                acc = static_cast<float>(static_cast<double>(acc) + static_cast<double>(t));
               }
-              out.data[((n * g.c_in + ci) * g.h + h) * g.w + w] = canonical_nan(acc);
             }
+            out.data[((n * g.c_in + ci) * g.h + h) * g.w + w] = canonical_nan(acc);
+          }
+      });
       break;
     }
     case ConvPhase::kWgrad: {

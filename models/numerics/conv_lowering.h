@@ -53,6 +53,33 @@ struct ConvGemmShape {
 ConvGemmShape conv_gemm_shape(ConvPhase phase, const ConvGeometry& geo,
                               DgradLowering dgrad = DgradLowering::kIm2col);
 
+// The element mapping of a phase's lowered GEMM (the table above), line by line: the source
+// element (flat C-order index into `first` / `second`, -1 = padding) of every element of a row of
+// A and of a column of B. lower_conv gathers through it; the reference streams through it
+// (models/reference/conv_reference.h) without building the operands.
+class ConvOperandMap {
+ public:
+  ConvOperandMap(ConvPhase phase, const ConvGeometry& geo, DgradLowering dgrad);
+  const ConvGemmShape& shape() const { return shape_; }
+  void a_row(int64_t row, int64_t* src) const;  // src[0 .. k): A[row][kk]
+  void b_col(int64_t col, int64_t* src) const;  // src[0 .. k): B[kk][col]
+  // The backward taps of dgrad: the output row ho with h + pad - r = ho * stride, 0 <= ho < Ho
+  // (-1: none), and likewise the output column wo of (w, s).
+  int64_t tap_ho(int64_t h, int64_t r) const { return tap_h_[static_cast<size_t>(h * g_.r + r)]; }
+  int64_t tap_wo(int64_t w, int64_t s) const { return tap_w_[static_cast<size_t>(w * g_.s + s)]; }
+
+ private:
+  ConvPhase phase_;
+  ConvGeometry g_;
+  DgradLowering dgrad_;
+  ConvGemmShape shape_;
+  std::vector<int64_t> tap_h_, tap_w_;
+};
+
+// fwd: (x, w); dgrad: (e, w); wgrad: (x, e): shapes against geo (UserError naming the operand).
+void require_conv_operands(ConvPhase phase, const QTensor& first, const QTensor& second,
+                           const ConvGeometry& geo);
+
 // fwd: (x, w); dgrad: (e, w); wgrad: (x, e). Shapes must match geo (UserError otherwise).
 GemmProblem lower_conv(ConvPhase phase, const QTensor& first, const QTensor& second,
                        const ConvGeometry& geo, DgradLowering dgrad = DgradLowering::kIm2col);
@@ -65,8 +92,9 @@ GemmProblem lower_conv_sampled(ConvPhase phase, const QTensor& first, const QTen
                                const std::vector<int64_t>& rows, const std::vector<int64_t>& cols);
 // GEMM result -> y (n,co,ho,wo) | dx (n,ci,h,w) (via col2im for the im2col lowering) |
 // dw (co,ci,r,s).
+// `threads` share out the col2im sums (the result does not depend on them).
 Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry& geo,
-                   DgradLowering dgrad = DgradLowering::kIm2col);
+                   DgradLowering dgrad = DgradLowering::kIm2col, int threads = 1);
 
 // K segments per output of lower_conv(phase, ...) for operand tensors grouped by `first` and
 // `second` (the GroupMaps their formats give them), without building the operands: the same

@@ -1,6 +1,7 @@
 // GEMM lowering and K segmentation (contract: gemm_problem.h).
 #include "models/numerics/gemm_problem.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -10,6 +11,27 @@
 namespace lbsim {
 
 // mac_family() is answered by the MAC-family registry (models/mac/mac_family.cpp).
+
+void SegmentCuts::merge(const SegmentCuts& other) {
+  if (other.latest_.size() != latest_.size())
+    throw std::logic_error("SegmentCuts::merge: different k");
+  for (size_t kk = 0; kk < latest_.size(); ++kk)
+    latest_[kk] = std::max(latest_[kk], other.latest_[kk]);
+}
+
+std::vector<int32_t> SegmentCuts::k_segment() const {
+  std::vector<int32_t> seg(latest_.size(), 0);
+  int64_t start = 0;
+  int32_t s = 0;
+  for (size_t kk = 0; kk < latest_.size(); ++kk) {
+    if (latest_[kk] >= start) {  // an event whose previous element lies in this segment
+      ++s;
+      start = static_cast<int64_t>(kk);
+    }
+    seg[kk] = s;
+  }
+  return seg;
+}
 
 // segment_k() on every row and column, then each segment's group per row / column (its last
 // non-padding group, -1 when the segment is padding only for that row / column).
@@ -52,14 +74,15 @@ GemmOperand make_operand(const QTensor& q) {
     throw std::logic_error("lower_gemm: QTensor codes do not match its shape " +
                            shape_str(q.shape));
   op.codes = q.codes;
+  const std::vector<int64_t> ids = q.groups.group_ids();
   op.group.resize(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) op.group[i] = static_cast<int32_t>(q.groups.group_of(i));
+  for (int64_t i = 0; i < count; ++i) op.group[i] = static_cast<int32_t>(ids[i]);
   return op;
 }
 
 }  // namespace
 
-GemmProblem lower_gemm(const QTensor& a, const QTensor& b) {
+void require_gemm_operands(const QTensor& a, const QTensor& b) {
   if (a.shape.size() != 2 || b.shape.size() != 2)
     throw UserError("GEMM operands must be rank-2 matrices A (M, K) and B (K, N); got A " +
                     shape_str(a.shape) + " and B " + shape_str(b.shape));
@@ -67,6 +90,10 @@ GemmProblem lower_gemm(const QTensor& a, const QTensor& b) {
     throw UserError("GEMM shape mismatch: A " + shape_str(a.shape) + " x B " + shape_str(b.shape) +
                     ": A has K = " + std::to_string(a.shape[1]) +
                     " columns but B has K = " + std::to_string(b.shape[0]) + " rows");
+}
+
+GemmProblem lower_gemm(const QTensor& a, const QTensor& b) {
+  require_gemm_operands(a, b);
   GemmProblem p;
   p.m = a.shape[0];
   p.k = a.shape[1];

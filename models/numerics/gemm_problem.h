@@ -71,44 +71,51 @@ struct GemmProblem {
   void segment();
 };
 
-// The contract's segmentation rule, on the rows and columns given: greedy scan in ascending k; a
-// segment grows while every listed row of A (group_a(row, k)) and column of B (group_b(k, col))
-// sees at most one group (-1 = padding, fits any) and is cut at the first k where one would see a
-// second. Cutting only when forced gives the fewest segments, each cut as late as possible.
-// Returns k_segment (length k, nondecreasing from 0). GemmProblem::segment() runs it on every row
-// and column; estimates (models/sim_plan) run it on a sample. Cost O(k * (rows + cols)).
+// The contract's segmentation rule: greedy scan in ascending k; a segment grows while every row
+// of A (its groups along k) and every column of B sees at most one group (-1 = padding, fits any)
+// and is cut at the first k where one would see a second. Cutting only when forced gives the
+// fewest segments, each cut as late as possible.
+//
+// Computed from per-line events, so that lines (rows of A, columns of B) can be added one at a
+// time, in any order and from any number of SegmentCuts merged afterwards: a line has an event at
+// k when its element k is not padding and its previous non-padding element, at p < k, has another
+// group. The greedy scan cuts at k exactly when some line has an event at k whose p lies in the
+// current segment, i.e. when the largest such p (latest_[k]) is >= the segment's start.
+class SegmentCuts {
+ public:
+  explicit SegmentCuts(int64_t k) : latest_(static_cast<size_t>(k), -1) {}
+  // One line: group(kk) for kk = 0 .. k-1 (-1 = padding).
+  template <class Group>
+  void add_line(Group group) {
+    int64_t prev = -1;
+    int32_t prev_group = -1;
+    const int64_t k = static_cast<int64_t>(latest_.size());
+    for (int64_t kk = 0; kk < k; ++kk) {
+      const int32_t g = group(kk);
+      if (g < 0) continue;
+      if (prev >= 0 && g != prev_group && prev > latest_[kk]) latest_[kk] = prev;
+      prev = kk;
+      prev_group = g;
+    }
+  }
+  void merge(const SegmentCuts& other);
+  // k_segment (length k, nondecreasing from 0).
+  std::vector<int32_t> k_segment() const;
+
+ private:
+  std::vector<int64_t> latest_;
+};
+
+// The rule on the rows and columns given. Returns k_segment (length k, nondecreasing from 0).
+// GemmProblem::segment() runs it on every row and column; estimates (models/sim_plan) run it on a
+// sample. Cost O(k * (rows + cols)).
 template <class GroupA, class GroupB>
 std::vector<int32_t> segment_k(int64_t k, const std::vector<int64_t>& rows,
                                const std::vector<int64_t>& cols, GroupA group_a, GroupB group_b) {
-  std::vector<int32_t> k_segment(static_cast<size_t>(k), 0);
-  std::vector<int32_t> cur_a(rows.size(), -1), cur_b(cols.size(), -1);
-  int32_t seg = 0;
-  for (int64_t kk = 0; kk < k; ++kk) {
-    bool cut = false;
-    for (size_t i = 0; i < rows.size() && !cut; ++i) {
-      const int32_t g = group_a(rows[i], kk);
-      cut = g >= 0 && cur_a[i] >= 0 && g != cur_a[i];
-    }
-    for (size_t j = 0; j < cols.size() && !cut; ++j) {
-      const int32_t g = group_b(kk, cols[j]);
-      cut = g >= 0 && cur_b[j] >= 0 && g != cur_b[j];
-    }
-    if (cut) {
-      cur_a.assign(cur_a.size(), -1);
-      cur_b.assign(cur_b.size(), -1);
-      ++seg;
-    }
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const int32_t g = group_a(rows[i], kk);
-      if (g >= 0) cur_a[i] = g;
-    }
-    for (size_t j = 0; j < cols.size(); ++j) {
-      const int32_t g = group_b(kk, cols[j]);
-      if (g >= 0) cur_b[j] = g;
-    }
-    k_segment[static_cast<size_t>(kk)] = seg;
-  }
-  return k_segment;
+  SegmentCuts cuts(k);
+  for (int64_t row : rows) cuts.add_line([&](int64_t kk) { return group_a(row, kk); });
+  for (int64_t col : cols) cuts.add_line([&](int64_t kk) { return group_b(kk, col); });
+  return cuts.k_segment();
 }
 
 struct GemmResult {
@@ -123,6 +130,8 @@ MacFamily mac_family(const FormatInfo& a, const FormatInfo& b);
 
 // A (M x K) and B (K x N) rank-2 tensors -> problem. Throws UserError on shape mismatch.
 GemmProblem lower_gemm(const QTensor& a, const QTensor& b);
+// lower_gemm's shape checks alone.
+void require_gemm_operands(const QTensor& a, const QTensor& b);
 
 // The sub-problem of p on the given rows of A (rows of C) and columns of B (columns of C), all of
 // K, segmented anew (segment()): C of the result is C of p at those rows and columns. For

@@ -81,6 +81,8 @@ struct GroupMap {
   Shape block;
   int64_t num_groups() const;
   int64_t group_of(int64_t flat_index) const;
+  // group_of(i) of every element in C order, by an odometer over the multi-index.
+  std::vector<int64_t> group_ids() const;
   static GroupMap per_tensor(const Shape& shape);
   static GroupMap per_axis(const Shape& shape, int axis);  // one group per index of axis
 };
@@ -120,7 +122,7 @@ class INumberFormat {
   // Quantizes an fp32 tensor. Deterministic in (x, ctx); stochastic draws use CounterRng keyed by
   // (ctx.seed, ctx.tensor_id, element index). Throws UserError on input the format cannot take
   // (e.g. non-finite values for a max-scaled format), naming the problem.
-  virtual QTensor quantize(const Tensor& x, const QuantContext& ctx) const = 0;
+  virtual QTensor quantize(const TensorView& x, const QuantContext& ctx) const = 0;
   // The GroupMap quantize() gives a tensor of `shape` quantized for ctx (its role and
   // reduction_axis), without quantizing anything: for cost models that need the group layout of
   // tensors too large to quantize (models/sim_plan). quantize(x, ctx).groups == group_map(x.shape,

@@ -9,8 +9,8 @@
 
 namespace lbsim {
 
-QTensor quantize_operand(const FormatPtr& f, const Tensor& t, Role role, uint64_t seed, uint64_t id,
-                         int axis, const std::string& what) {
+QTensor quantize_operand(const FormatPtr& f, const TensorView& t, Role role, uint64_t seed,
+                         uint64_t id, int axis, const std::string& what) {
   QuantContext ctx;
   ctx.role = role;
   ctx.seed = seed;
@@ -76,7 +76,7 @@ void require(const OperandSource& s, const std::string& phase) {
 
 }  // namespace
 
-OwnedGemm prepare_gemm(const GemmCall& c) {
+OwnedGemm prepare_gemm_operands(const GemmCall& c) {
   if (!c.a.given() || !c.b.given()) throw UserError("error: gemm needs both operands A and B");
   // A (M x K) is reduced along axis 1, B (K x N) along axis 0.
   auto a = operand(c.a, c.shared, c.format_flag_a, c.role_a, c.seed, 0, 1);
@@ -84,11 +84,22 @@ OwnedGemm prepare_gemm(const GemmCall& c) {
   OwnedGemm g;
   g.a = std::move(a);
   g.b = std::move(b);
+  return g;
+}
+
+OwnedGemm prepare_gemm(const GemmCall& c) {
+  OwnedGemm g = prepare_gemm_operands(c);
   g.p = lower_gemm(*g.a, *g.b);
   return g;
 }
 
 OwnedConv prepare_conv(const ConvCall& c) {
+  OwnedConv out = prepare_conv_operands(c);
+  out.gemm.p = lower_conv(c.phase, *out.gemm.a, *out.gemm.b, out.geo, c.lowering);
+  return out;
+}
+
+OwnedConv prepare_conv_operands(const ConvCall& c) {
   const std::string phase = conv_phase_name(c.phase);
   std::shared_ptr<const QTensor> first, second;
   OwnedConv out;
@@ -128,7 +139,6 @@ OwnedConv prepare_conv(const ConvCall& c) {
   }
   out.gemm.a = std::move(first);
   out.gemm.b = std::move(second);
-  out.gemm.p = lower_conv(c.phase, *out.gemm.a, *out.gemm.b, out.geo, c.lowering);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,8 @@ namespace lbsim {
 
 // Quantizes t for `role`: stochastic rounding keyed by (seed, id), reduction along `axis` (-1 =
 // last). A UserError of the format is prefixed with "<what>: ".
-QTensor quantize_operand(const FormatPtr& f, const Tensor& t, Role role, uint64_t seed, uint64_t id,
-                         int axis, const std::string& what);
+QTensor quantize_operand(const FormatPtr& f, const TensorView& t, Role role, uint64_t seed,
+                         uint64_t id, int axis, const std::string& what);
 
 // A GemmProblem together with the quantized tensors it points into.
 struct OwnedGemm {
@@ -47,10 +48,10 @@ nlohmann::json scales_json(const QTensor& q);
 struct OperandSource {
   std::string name;                          // as the caller spells the argument: "--x", "x"
   std::string what;                          // prefix of quantization messages: file path, name
-  const Tensor* tensor = nullptr;            // to quantize, or
+  std::optional<TensorView> tensor;          // to quantize (elements held by the caller), or
   std::shared_ptr<const QTensor> quantized;  // already quantized
   FormatPtr format;                          // this operand's own format (may be null)
-  bool given() const { return tensor != nullptr || quantized != nullptr; }
+  bool given() const { return tensor.has_value() || quantized != nullptr; }
 };
 
 // `lbsim gemm`: A (M x K) is tensor 0 reduced along axis 1, B (K x N) tensor 1 reduced along axis
@@ -64,6 +65,8 @@ struct GemmCall {
   uint64_t seed = 0;
 };
 OwnedGemm prepare_gemm(const GemmCall& c);
+// prepare_gemm without the lowering (p left empty), for routes that read the operands in place.
+OwnedGemm prepare_gemm_operands(const GemmCall& c);
 
 // `lbsim conv`: the operands of a phase (fwd: x, w; dgrad: e, w; wgrad: x, e) quantized as x =
 // tensor 0 (activation), w = tensor 1 (weight), e = tensor 2 (error), all keyed by `seed` and
@@ -85,5 +88,8 @@ struct OwnedConv {
   ConvGeometry geo;
 };
 OwnedConv prepare_conv(const ConvCall& c);
+// prepare_conv without the lowering (gemm.p left empty), for routes that read the operands in
+// place (models/reference run_conv_reference).
+OwnedConv prepare_conv_operands(const ConvCall& c);
 
 }  // namespace lbsim

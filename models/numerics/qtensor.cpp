@@ -56,6 +56,28 @@ int64_t GroupMap::group_of(int64_t flat) const {
   return g;
 }
 
+std::vector<int64_t> GroupMap::group_ids() const {
+  const int64_t n = numel(shape);
+  std::vector<int64_t> ids(static_cast<size_t>(n));
+  const int rank = static_cast<int>(shape.size());
+  std::vector<int64_t> idx(rank, 0), stride(rank, 1);
+  for (int d = rank - 2; d >= 0; --d)
+    stride[d] = stride[d + 1] * ((shape[d + 1] + block[d + 1] - 1) / block[d + 1]);
+  int64_t g = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    ids[i] = g;
+    for (int d = rank - 1; d >= 0; --d) {
+      if (++idx[d] < shape[d]) {
+        if (idx[d] % block[d] == 0) g += stride[d];
+        break;
+      }
+      g -= ((shape[d] - 1) / block[d]) * stride[d];  // wrap this digit, carry
+      idx[d] = 0;
+    }
+  }
+  return ids;
+}
+
 GroupMap GroupMap::per_tensor(const Shape& shape) {
   GroupMap m{shape, shape};
   for (auto& b : m.block) b = b > 0 ? b : 1;

@@ -39,7 +39,7 @@ int floor_log2_ratio(double a, double b) {
   return e;
 }
 
-void require_finite(const Tensor& x, const std::string& format_name, Role role) {
+void require_finite(const TensorView& x, const std::string& format_name, Role role) {
   if (static_cast<int64_t>(x.data.size()) != numel(x.shape))
     throw std::logic_error("Tensor data size does not match its shape");
   for (size_t i = 0; i < x.data.size(); ++i) {

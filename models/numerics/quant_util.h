@@ -25,7 +25,7 @@ int floor_log2_ratio(double a, double b);
 
 // Throws UserError naming the first non-finite element (max-scaled formats need finite values);
 // std::logic_error when the data size does not match the shape (an internal invariant).
-void require_finite(const Tensor& x, const std::string& format_name, Role role);
+void require_finite(const TensorView& x, const std::string& format_name, Role role);
 
 // granularity=tensor|channel groups. A negative axis counts from the last dimension; the axis can
 // only be checked against a concrete tensor, hence at quantize time (UserError when out of range).

@@ -2,7 +2,9 @@
 // formats quantize fp32 tensors, as the hardware's quantization unit does).
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/core/shape.h"
@@ -12,6 +14,33 @@ namespace lbsim {
 struct Tensor {
   Shape shape;
   std::vector<float> data;  // C order, data.size() == numel(shape)
+};
+
+// Read-only fp32 elements held elsewhere (a Tensor's vector, a caller's array): what formats
+// quantize, so an input need not be copied into a Tensor first.
+class FloatSpan {
+ public:
+  FloatSpan() = default;
+  FloatSpan(const float* p, size_t n) : p_(p), n_(n) {}
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  const float* data() const { return p_; }
+  const float& operator[](size_t i) const { return p_[i]; }
+  const float* begin() const { return p_; }
+  const float* end() const { return p_ + n_; }
+
+ private:
+  const float* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+// A tensor's shape and its elements, not owned (the owner must outlive the view).
+struct TensorView {
+  Shape shape;
+  FloatSpan data;              // C order, data.size() == numel(shape)
+  TensorView(const Tensor& t)  // NOLINT(google-explicit-constructor): a Tensor is a view
+      : shape(t.shape), data(t.data.data(), t.data.size()) {}
+  TensorView(Shape s, const float* p, size_t n) : shape(std::move(s)), data(p, n) {}
 };
 
 struct NpyReadOptions;

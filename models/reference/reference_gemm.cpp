@@ -22,11 +22,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "models/core/error.h"
+#include "models/core/parallel.h"
 #include "models/mac/i_mac_family.h"
 
 namespace lbsim {
@@ -191,7 +193,7 @@ struct SigStats {
   }
 };
 
-void run_float(const GemmProblem& p, GemmResult& out) {
+void run_float(const GemmProblem& p, int threads, GemmResult& out) {
   const int64_t m = p.m, n = p.n, k = p.k;
   const QTensor& qa = *p.a.q;
   const QTensor& qb = *p.b.q;
@@ -220,7 +222,8 @@ void run_float(const GemmProblem& p, GemmResult& out) {
                            "' x '" + qb.format->info().name +
                            "' (with their group scales) are not exact in binary64");
   const double ts = tensor_scale_product(qa.tensor_scale, qb.tensor_scale);
-  for (int64_t i = 0; i < m; ++i) {
+  // Rows of C are independent: shared out over the threads.
+  parallel_for(m, threads, [&](int64_t i, int) {
     const double* ar = &a[i * k];
     int64_t j = 0;
     // Four independent output chains at a time: each chain is latency bound (add, convert,
@@ -246,7 +249,7 @@ void run_float(const GemmProblem& p, GemmResult& out) {
       // F * ts is exact in binary64 (24-bit F times a power of two or an fp32 ts): one rounding.
       out.c[i * n + j] = canonical_nan(static_cast<float>(static_cast<double>(f) * ts));
     }
-  }
+  });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -272,24 +275,11 @@ int32_t to_units(double v, int unit, const FormatInfo& info, uint32_t code) {
   return static_cast<int32_t>(u);
 }
 
-// Dot products. The callers guarantee (by the magnitude bound) that no partial sum overflows the
-// accumulating type, so the compiler may reorder (e.g. pmaddwd pairs) without changing the sum.
-int32_t dot16(const int16_t* a, const int16_t* b, int64_t len) {
-  int32_t s = 0;
-  for (int64_t i = 0; i < len; ++i) s += static_cast<int32_t>(a[i]) * static_cast<int32_t>(b[i]);
-  return s;
-}
-
-int64_t dot32(const int32_t* a, const int32_t* b, int64_t len) {
-  int64_t s = 0;
-  for (int64_t i = 0; i < len; ++i) s += static_cast<int64_t>(a[i]) * static_cast<int64_t>(b[i]);
-  return s;
-}
-
 // Replays partial sums in ascending k in an acc_bits accumulator (acc_bits <= 64), counting
-// every add whose mathematical result leaves [lo, hi].
-int64_t replay(const int32_t* a, const int32_t* b, int64_t len, const AccumulatorSpec& spec,
-               uint64_t& overflows) {
+// every add whose mathematical result leaves [lo, hi]. term(i) is the i-th exact product
+// (|term| < 2^62).
+template <class Term>
+int64_t replay(int64_t len, Term term, const AccumulatorSpec& spec, uint64_t& overflows) {
   const int bits = spec.acc_bits;
   const int64_t hi = static_cast<int64_t>((uint64_t{1} << (bits - 1)) - 1);
   const int64_t lo = -hi - 1;
@@ -297,7 +287,7 @@ int64_t replay(const int32_t* a, const int32_t* b, int64_t len, const Accumulato
   const uint64_t sign = uint64_t{1} << (bits - 1);
   int64_t acc = 0;
   for (int64_t i = 0; i < len; ++i) {
-    const int64_t t = static_cast<int64_t>(a[i]) * static_cast<int64_t>(b[i]);  // |t| < 2^62
+    const int64_t t = term(i);
     int64_t s = 0;
     // On int64 overflow s holds the sum mod 2^64 and the true sum has the sign of t.
     const bool wide = __builtin_add_overflow(acc, t, &s);
@@ -340,8 +330,25 @@ int64_t max_units(const QTensor& q, const std::vector<uint32_t>& codes, int unit
   return static_cast<int64_t>(mx);
 }
 
+// The contract's scale step of one segment's integer result acc: v = RNE(c * g).
+float scale_segment(int64_t acc, double ga, int ea, double gb, int eb, int u) {
+  const float c = static_cast<float>(acc);  // int64 -> fp32 conversion rounds RNE
+  // g = 2^(ea + eb + u) exactly (need not be an fp32 value).
+  if (ea != kNotPow2 && eb != kNotPow2) return scale_pow2(c, ea + eb + u);
+  // ga * gb (fp32 values or powers of two) is exact in binary64, times 2^u exact: g is its one
+  // rounding. c * g, two fp32 values, is exact in binary64: v is its one rounding.
+  const float g = static_cast<float>(std::ldexp(ga * gb, u));
+  return static_cast<float>(static_cast<double>(c) * static_cast<double>(g));
+}
+
+// F + v of two fp32 values rounded via binary64 is innocuous double rounding (53 >= 2 * 24 + 2;
+// Figueroa 1995), i.e. equals RNE32(F + v).
+inline float add_f32(float f, float v) {
+  return static_cast<float>(static_cast<double>(f) + static_cast<double>(v));
+}
+
 // Operands wider than 31 bits (MXFP8 E5M2: 32-bit unit counts): the contract's steps as in
-// run_fixed on int64 operands, every segment's partial sums replayed in ascending k with exact
+// run_lines on int64 operands, every segment's partial sums replayed in ascending k with exact
 // 128-bit terms (no fast path: such formats are rare).
 void run_fixed_wide(const GemmProblem& p, const AccumulatorSpec& spec, GemmResult& out) {
   const int64_t m = p.m, n = p.n, k = p.k, S = p.num_segments;
@@ -384,165 +391,424 @@ void run_fixed_wide(const GemmProblem& p, const AccumulatorSpec& spec, GemmResul
             acc = static_cast<int64_t>((u & sign) ? (u | ~mask) : u);
           }
         }
-        // The scale step of run_fixed (see the exactness arguments there).
         const double ga = group_scale(qa, p.a_seg_group[i * S + s]);
         const double gb = group_scale(qb, p.b_seg_group[s * n + j]);
-        const int ea = pow2_exponent(ga), eb = pow2_exponent(gb);
-        const float c = static_cast<float>(acc);
-        float v = 0.0f;
-        if (ea != kNotPow2 && eb != kNotPow2) {
-          v = scale_pow2(c, ea + eb + ua + ub);
-        } else {
-          const float g = static_cast<float>(std::ldexp(ga * gb, ua + ub));
-          v = static_cast<float>(static_cast<double>(c) * static_cast<double>(g));
-        }
-        f = static_cast<float>(static_cast<double>(f) + static_cast<double>(v));
+        f = add_f32(f, scale_segment(acc, ga, pow2_exponent(ga), gb, pow2_exponent(gb), ua + ub));
       }
       out.c[i * n + j] = canonical_nan(static_cast<float>(static_cast<double>(f) * ts));
     }
 }
 
-void run_fixed(const GemmProblem& p, const AccumulatorSpec& spec, GemmResult& out) {
+void check_acc_bits(const AccumulatorSpec& spec) {
   if (spec.acc_bits < 2 || spec.acc_bits > 64)
     throw UserError("accumulator width acc_bits must be in 2..64, got " +
                     std::to_string(spec.acc_bits));
-  if (max_units(*p.a.q, p.a.codes, p.a.q->format->info().unit_log2) > kMaxOperand ||
-      max_units(*p.b.q, p.b.codes, p.b.q->format->info().unit_log2) > kMaxOperand) {
+}
+
+// ------------------------------------------------------------------------------------------------
+// Fixed family on lines.
+//
+// Every route into the fixed-family reference -- a built GemmProblem, and the lowerings read in
+// place (run_conv_reference, run_gemm_reference) -- describes its operands as lines: the rows of A
+// and the columns of B, each k elements of a source tensor named by flat index (-1 = padding).
+// Source elements are decoded once into exact unit counts (int16 when every element of both
+// formats fits, else int32); B is gathered once, k-major, so that one row of A meets every column
+// at once (the inner loops run over columns and vectorise); rows of A are gathered one at a time
+// when their outputs are computed, in tiles of rows shared out over the threads.
+struct Lines {
+  const QTensor* q = nullptr;                    // format and scales
+  const std::vector<uint32_t>* codes = nullptr;  // codes of the source elements
+  const int32_t* groups = nullptr;               // group of each source element (-1 = padding)
+  int64_t lines = 0;
+  std::function<void(int64_t, int64_t*)> fill;  // source element of each k of a line
+  // Group of (line, segment) when the problem states it (GemmProblem::a_seg_group /
+  // b_seg_group): seg_group[line * line_stride + s * seg_stride]; otherwise the line's last
+  // non-padding group in the segment (GemmProblem::segment()'s definition).
+  const int32_t* seg_group = nullptr;
+  int64_t line_stride = 0, seg_stride = 0;
+};
+
+// Exact unit counts of source elements, each distinct code decoded once.
+template <class T>
+std::vector<T> decode_units(const QTensor& q, const std::vector<uint32_t>& codes) {
+  const FormatInfo& info = q.format->info();
+  Decoder d(q);
+  std::vector<T> out(codes.size());
+  std::vector<int32_t> lut(info.code_bits <= 16 ? size_t{1} << info.code_bits : 0);
+  std::vector<uint8_t> known(lut.size(), 0);
+  for (size_t i = 0; i < codes.size(); ++i) {
+    const uint32_t c = codes[i];
+    if (c >= lut.size()) {
+      out[i] = static_cast<T>(to_units(d(c), info.unit_log2, info, c));
+      continue;
+    }
+    if (!known[c]) {
+      lut[c] = to_units(d(c), info.unit_log2, info, c);
+      known[c] = 1;
+    }
+    out[i] = static_cast<T>(lut[c]);
+  }
+  return out;
+}
+
+// Per (segment, column of B): group scale, its exponent (kNotPow2 if none), largest |units|; per
+// segment: the largest |units| and exponents over all columns, and whether all are powers of two.
+struct BSegments {
+  std::vector<double> g;
+  std::vector<int> e;
+  std::vector<int64_t> max;
+  std::vector<int64_t> seg_max;
+  std::vector<int> seg_emin, seg_emax;
+  std::vector<uint8_t> seg_pow2;
+};
+
+template <class T>
+void run_lines(const Lines& A, const Lines& B, int64_t k, const std::vector<int32_t>& k_segment,
+               const AccumulatorSpec& spec, int threads, GemmResult& out) {
+  const int64_t m = A.lines, n = B.lines;
+  const int64_t S = k == 0 ? 0 : k_segment.back() + 1;
+  const QTensor& qa = *A.q;
+  const QTensor& qb = *B.q;
+  const int u = qa.format->info().unit_log2 + qb.format->info().unit_log2;
+  std::vector<int64_t> seg_begin(static_cast<size_t>(S + 1), k);
+  for (int64_t kk = k; kk-- > 0;) seg_begin[k_segment[kk]] = kk;
+  const std::vector<T> units_a = decode_units<T>(qa, *A.codes);
+  const std::vector<T> units_b = decode_units<T>(qb, *B.codes);
+
+  // B k-major (bk[kk * n + j]) and its per-segment bookkeeping.
+  std::vector<T> bk(static_cast<size_t>(k * n), 0);
+  BSegments bs;
+  bs.g.assign(static_cast<size_t>(S * n), 1.0);
+  bs.e.assign(bs.g.size(), 0);
+  bs.max.assign(bs.g.size(), 0);
+  {
+    std::vector<int32_t> group(bs.g.size(), -1);
+    const int workers = parallel_workers(n, threads);
+    std::vector<std::vector<int64_t>> src(static_cast<size_t>(workers));
+    parallel_for(n, threads, [&](int64_t j, int w) {
+      std::vector<int64_t>& line = src[w];
+      line.resize(static_cast<size_t>(k));
+      B.fill(j, line.data());
+      for (int64_t s = 0; s < S; ++s) {
+        int32_t g = -1;
+        int64_t mx = 0;
+        for (int64_t kk = seg_begin[s]; kk < seg_begin[s + 1]; ++kk) {
+          const int64_t from = line[kk];
+          if (from < 0) continue;
+          const T v = units_b[from];
+          bk[kk * n + j] = v;
+          mx = std::max<int64_t>(mx, std::abs(static_cast<int64_t>(v)));
+          if (B.groups[from] >= 0) g = B.groups[from];
+        }
+        if (B.seg_group) g = B.seg_group[j * B.line_stride + s * B.seg_stride];
+        group[s * n + j] = g;
+        bs.max[s * n + j] = mx;
+      }
+    });
+    bs.seg_max.assign(static_cast<size_t>(S), 0);
+    bs.seg_emin.assign(static_cast<size_t>(S), std::numeric_limits<int>::max());
+    bs.seg_emax.assign(static_cast<size_t>(S), std::numeric_limits<int>::min());
+    bs.seg_pow2.assign(static_cast<size_t>(S), 1);
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t j = 0; j < n; ++j) {
+        const size_t at = static_cast<size_t>(s * n + j);
+        bs.g[at] = group_scale(qb, group[at]);
+        bs.e[at] = pow2_exponent(bs.g[at]);
+        bs.seg_max[s] = std::max(bs.seg_max[s], bs.max[at]);
+        if (bs.e[at] == kNotPow2) {
+          bs.seg_pow2[s] = 0;
+        } else {
+          bs.seg_emin[s] = std::min(bs.seg_emin[s], bs.e[at]);
+          bs.seg_emax[s] = std::max(bs.seg_emax[s], bs.e[at]);
+        }
+      }
+  }
+
+  const uint64_t acc_hi = (uint64_t{1} << (spec.acc_bits - 1)) - 1;
+  const uint64_t lane_hi = std::min<uint64_t>(acc_hi, std::numeric_limits<int32_t>::max());
+  const double ts = tensor_scale_product(qa.tensor_scale, qb.tensor_scale);
+  constexpr int64_t kTile = 8;  // rows of C per task
+  const int64_t tiles = (m + kTile - 1) / kTile;
+  const int workers = parallel_workers(tiles, threads);
+  struct Scratch {
+    std::vector<int64_t> src;
+    std::vector<T> arow;
+    std::vector<int32_t> acc32;
+    std::vector<int64_t> acc64;
+    std::vector<float> f;
+    uint64_t overflows = 0;
+  };
+  std::vector<Scratch> scratch(static_cast<size_t>(workers));
+  parallel_for(tiles, threads, [&](int64_t tile, int w) {
+    Scratch& sc = scratch[w];
+    sc.src.resize(static_cast<size_t>(k));
+    sc.arow.resize(static_cast<size_t>(k));
+    sc.acc32.resize(static_cast<size_t>(n));
+    sc.acc64.resize(static_cast<size_t>(n));
+    sc.f.resize(static_cast<size_t>(n));
+    int64_t* src = sc.src.data();
+    T* arow = sc.arow.data();
+    int32_t* acc32 = sc.acc32.data();
+    int64_t* acc64 = sc.acc64.data();
+    float* f = sc.f.data();
+    for (int64_t i = tile * kTile; i < std::min(m, (tile + 1) * kTile); ++i) {
+      A.fill(i, src);
+      for (int64_t kk = 0; kk < k; ++kk) arow[kk] = src[kk] < 0 ? T{0} : units_a[src[kk]];
+      std::fill(f, f + n, 0.0f);
+      for (int64_t s = 0; s < S; ++s) {
+        const int64_t k0 = seg_begin[s], len = seg_begin[s + 1] - k0;
+        int32_t g = -1;
+        int64_t amx = 0;
+        for (int64_t kk = k0; kk < k0 + len; ++kk) {
+          if (src[kk] < 0) continue;
+          amx = std::max<int64_t>(amx, std::abs(static_cast<int64_t>(arow[kk])));
+          if (A.groups[src[kk]] >= 0) g = A.groups[src[kk]];
+        }
+        if (A.seg_group) g = A.seg_group[i * A.line_stride + s * A.seg_stride];
+        const double ga = group_scale(qa, g);
+        const int ea = pow2_exponent(ga);
+        const T* b0 = &bk[k0 * n];
+        // Sum of |terms| <= max|a| * max|b| * len; when that fits, no partial sum can overflow
+        // and the sums may be formed in any order (here: all columns at once, in int32 lanes).
+        uint64_t bound = 0;
+        const bool huge = __builtin_mul_overflow(
+            static_cast<uint64_t>(amx) * static_cast<uint64_t>(bs.seg_max[s]),
+            static_cast<uint64_t>(len), &bound);
+        const bool lanes = !huge && bound <= lane_hi;
+        if (lanes) {
+          std::fill(acc32, acc32 + n, 0);
+          for (int64_t q = 0; q < len; ++q) {
+            const T av = arow[k0 + q];  // T x T -> int32: widening multiplies (pmullw/pmulhw)
+            const T* br = b0 + q * n;
+            for (int64_t j = 0; j < n; ++j)
+              acc32[j] += static_cast<int32_t>(av) * static_cast<int32_t>(br[j]);
+          }
+        } else {
+          for (int64_t j = 0; j < n; ++j) {
+            uint64_t fine = 0;
+            const bool fine_huge = __builtin_mul_overflow(
+                static_cast<uint64_t>(amx) * static_cast<uint64_t>(bs.max[s * n + j]),
+                static_cast<uint64_t>(len), &fine);
+            auto term = [&](int64_t q) {
+              return static_cast<int64_t>(arow[k0 + q]) * static_cast<int64_t>(b0[q * n + j]);
+            };
+            if (!fine_huge && fine <= acc_hi) {
+              int64_t sum = 0;
+              for (int64_t q = 0; q < len; ++q) sum += term(q);
+              acc64[j] = sum;
+            } else {
+              acc64[j] = replay(len, term, spec, sc.overflows);
+            }
+          }
+        }
+        // The scale step. Powers of two whose product 2^(ea + eb + u) stays a normal double:
+        // c * (2^(ea + u) * gb) is scale_pow2's exact product (both factors and their product
+        // are powers of two in range), so every column takes the same vectorisable path.
+        const int eu = ea == kNotPow2 ? 0 : ea + u;
+        if (ea != kNotPow2 && bs.seg_pow2[s] && eu >= -1022 && eu <= 1023 &&
+            eu + bs.seg_emin[s] >= -1022 && eu + bs.seg_emax[s] <= 1023) {
+          const double pa = std::ldexp(1.0, eu);
+          const double* gbs = &bs.g[s * n];
+          if (lanes) {
+            for (int64_t j = 0; j < n; ++j) {
+              const double c = static_cast<float>(acc32[j]);
+              f[j] = add_f32(f[j], static_cast<float>(c * (pa * gbs[j])));
+            }
+          } else {
+            for (int64_t j = 0; j < n; ++j) {
+              const double c = static_cast<float>(acc64[j]);
+              f[j] = add_f32(f[j], static_cast<float>(c * (pa * gbs[j])));
+            }
+          }
+        } else {
+          for (int64_t j = 0; j < n; ++j) {
+            const int64_t acc = lanes ? acc32[j] : acc64[j];
+            f[j] = add_f32(f[j], scale_segment(acc, ga, ea, bs.g[s * n + j], bs.e[s * n + j], u));
+          }
+        }
+      }
+      for (int64_t j = 0; j < n; ++j)
+        out.c[i * n + j] = canonical_nan(static_cast<float>(static_cast<double>(f[j]) * ts));
+    }
+  });
+  for (const Scratch& sc : scratch) out.acc_overflows += sc.overflows;
+}
+
+// Whether run_lines takes qa x qb: a fixed-point family (the accumulator width checked) and
+// operands within 31 bits (else the wide route); narrow: int16 units fit every element of both.
+bool fixed_lines(const QTensor& qa, const QTensor& qb, const AccumulatorSpec& spec, bool* narrow) {
+  if (mac_family_for(qa.format->info(), qb.format->info()).pe_datapath() != MacFamily::kFixed)
+    return false;
+  check_acc_bits(spec);
+  const int64_t ma = max_units(qa, qa.codes, qa.format->info().unit_log2);
+  const int64_t mb = max_units(qb, qb.codes, qb.format->info().unit_log2);
+  *narrow = ma <= 32767 && mb <= 32767;
+  return ma <= kMaxOperand && mb <= kMaxOperand;
+}
+
+void run_lines_any(bool narrow, const Lines& A, const Lines& B, int64_t k,
+                   const std::vector<int32_t>& k_segment, const AccumulatorSpec& spec, int threads,
+                   GemmResult& out) {
+  if (narrow)
+    run_lines<int16_t>(A, B, k, k_segment, spec, threads, out);
+  else
+    run_lines<int32_t>(A, B, k, k_segment, spec, threads, out);
+}
+
+void run_fixed(const GemmProblem& p, const AccumulatorSpec& spec, int threads, GemmResult& out) {
+  check_acc_bits(spec);
+  const int ua = p.a.q->format->info().unit_log2, ub = p.b.q->format->info().unit_log2;
+  const int64_t ma = max_units(*p.a.q, p.a.codes, ua), mb = max_units(*p.b.q, p.b.codes, ub);
+  if (ma > kMaxOperand || mb > kMaxOperand) {
     run_fixed_wide(p, spec, out);
     return;
   }
   const int64_t m = p.m, n = p.n, k = p.k, S = p.num_segments;
-  const QTensor& qa = *p.a.q;
-  const QTensor& qb = *p.b.q;
-  const FormatInfo& fa = qa.format->info();
-  const FormatInfo& fb = qb.format->info();
-  const int ua = fa.unit_log2, ub = fb.unit_log2;
+  Lines a, b;
+  a.q = p.a.q;
+  a.codes = &p.a.codes;
+  a.groups = p.a.group.data();
+  a.lines = m;
+  a.fill = [k](int64_t i, int64_t* src) {
+    for (int64_t kk = 0; kk < k; ++kk) src[kk] = i * k + kk;
+  };
+  a.seg_group = p.a_seg_group.data();
+  a.line_stride = S;
+  a.seg_stride = 1;
+  b.q = p.b.q;
+  b.codes = &p.b.codes;
+  b.groups = p.b.group.data();
+  b.lines = n;
+  b.fill = [k, n](int64_t j, int64_t* src) {
+    for (int64_t kk = 0; kk < k; ++kk) src[kk] = kk * n + j;
+  };
+  b.seg_group = p.b_seg_group.data();
+  b.line_stride = 1;
+  b.seg_stride = n;
+  run_lines_any(ma <= 32767 && mb <= 32767, a, b, k, p.k_segment, spec, threads, out);
+}
 
-  // Operands as exact integers (units of 2^ua, 2^ub): A row-major (m x k), B transposed (n x k).
-  std::vector<int32_t> a(static_cast<size_t>(m * k)), bt(static_cast<size_t>(n * k));
-  int64_t amax_all = 0, bmax_all = 0;
-  {
-    Decoder da(qa), db(qb);
-    for (int64_t i = 0; i < m * k; ++i) {
-      a[i] = to_units(da(p.a.codes[i]), ua, fa, p.a.codes[i]);
-      amax_all = std::max<int64_t>(amax_all, std::abs(static_cast<int64_t>(a[i])));
-    }
-    for (int64_t kk = 0; kk < k; ++kk)
-      for (int64_t j = 0; j < n; ++j) {
-        const uint32_t code = p.b.codes[kk * n + j];
-        const int32_t v = to_units(db(code), ub, fb, code);
-        bt[j * k + kk] = v;
-        bmax_all = std::max<int64_t>(bmax_all, std::abs(static_cast<int64_t>(v)));
+// Lines read in place from qa and qb (fill_a / fill_b: the lowering's element mapping), K
+// segmented as GemmProblem::segment() does (SegmentCuts over every row and column, shared out
+// over the threads; none needed when both tensors have one group).
+LoweredReference run_lines_reference(const QTensor& qa, const QTensor& qb, const ConvGemmShape& sh,
+                                     std::function<void(int64_t, int64_t*)> fill_a,
+                                     std::function<void(int64_t, int64_t*)> fill_b, bool narrow,
+                                     const AccumulatorSpec& spec, int threads) {
+  auto groups32 = [](const QTensor& q) {
+    const std::vector<int64_t> ids = q.groups.group_ids();
+    std::vector<int32_t> g(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) g[i] = static_cast<int32_t>(ids[i]);
+    return g;
+  };
+  const std::vector<int32_t> ga = groups32(qa), gb = groups32(qb);
+  Lines a, b;
+  a.q = &qa;
+  a.codes = &qa.codes;
+  a.groups = ga.data();
+  a.lines = sh.m;
+  a.fill = std::move(fill_a);
+  b.q = &qb;
+  b.codes = &qb.codes;
+  b.groups = gb.data();
+  b.lines = sh.n;
+  b.fill = std::move(fill_b);
+  LoweredReference r;
+  r.m = sh.m;
+  r.n = sh.n;
+  r.k = sh.k;
+  std::vector<int32_t> k_segment(static_cast<size_t>(sh.k), 0);
+  if (qa.groups.num_groups() > 1 || qb.groups.num_groups() > 1) {
+    constexpr int64_t kChunk = 64;  // lines per task
+    const int64_t chunks_a = (sh.m + kChunk - 1) / kChunk, chunks_b = (sh.n + kChunk - 1) / kChunk;
+    const int workers = parallel_workers(chunks_a + chunks_b, threads);
+    std::vector<SegmentCuts> cuts(static_cast<size_t>(workers), SegmentCuts(sh.k));
+    std::vector<std::vector<int64_t>> src(static_cast<size_t>(workers));
+    parallel_for(chunks_a + chunks_b, threads, [&](int64_t c, int w) {
+      const bool is_a = c < chunks_a;
+      const Lines& l = is_a ? a : b;
+      const int64_t first = (is_a ? c : c - chunks_a) * kChunk;
+      std::vector<int64_t>& line = src[w];
+      line.resize(static_cast<size_t>(sh.k));
+      for (int64_t i = first; i < std::min(l.lines, first + kChunk); ++i) {
+        l.fill(i, line.data());
+        cuts[w].add_line([&](int64_t kk) {
+          const int64_t from = line[static_cast<size_t>(kk)];
+          return from < 0 ? int32_t{-1} : l.groups[from];
+        });
       }
+    });
+    for (int w = 1; w < workers; ++w) cuts[0].merge(cuts[w]);
+    k_segment = cuts[0].k_segment();
   }
-  // int16 copies for the fast (int16 x int16 -> int32) dot product when everything fits.
-  const bool narrow = amax_all <= 32767 && bmax_all <= 32767;
-  std::vector<int16_t> a16, bt16;
-  if (narrow) {
-    a16.assign(a.begin(), a.end());
-    bt16.assign(bt.begin(), bt.end());
-  }
+  r.num_segments = sh.k == 0 ? 0 : k_segment.back() + 1;
+  r.result.c.assign(static_cast<size_t>(sh.m * sh.n), 0.0f);
+  run_lines_any(narrow, a, b, sh.k, k_segment, spec, threads, r.result);
+  return r;
+}
 
-  // Segments: [seg_begin[s], seg_begin[s + 1]).
-  std::vector<int64_t> seg_begin(static_cast<size_t>(S + 1), k);
-  for (int64_t kk = k; kk-- > 0;) seg_begin[p.k_segment[kk]] = kk;
-  // Per-segment magnitude maxima for the no-overflow bound.
-  std::vector<int64_t> amax(static_cast<size_t>(m * S), 0), bmax(static_cast<size_t>(n * S), 0);
-  for (int64_t s = 0; s < S; ++s) {
-    for (int64_t i = 0; i < m; ++i) {
-      int64_t mx = 0;
-      for (int64_t kk = seg_begin[s]; kk < seg_begin[s + 1]; ++kk)
-        mx = std::max<int64_t>(mx, std::abs(static_cast<int64_t>(a[i * k + kk])));
-      amax[i * S + s] = mx;
-    }
-    for (int64_t j = 0; j < n; ++j) {
-      int64_t mx = 0;
-      for (int64_t kk = seg_begin[s]; kk < seg_begin[s + 1]; ++kk)
-        mx = std::max<int64_t>(mx, std::abs(static_cast<int64_t>(bt[j * k + kk])));
-      bmax[j * S + s] = mx;
-    }
-  }
-
-  // Group scale of each (row, segment) and (segment, column), and its exponent when it is a power
-  // of two (the contract's exact-g case).
-  std::vector<double> ga(static_cast<size_t>(m * S)), gb(static_cast<size_t>(S * n));
-  std::vector<int> ea(ga.size()), eb(gb.size());
-  for (size_t i = 0; i < ga.size(); ++i) {
-    ga[i] = group_scale(qa, p.a_seg_group[i]);
-    ea[i] = pow2_exponent(ga[i]);
-  }
-  for (size_t i = 0; i < gb.size(); ++i) {
-    gb[i] = group_scale(qb, p.b_seg_group[i]);
-    eb[i] = pow2_exponent(gb[i]);
-  }
-
-  const uint64_t acc_hi = (uint64_t{1} << (spec.acc_bits - 1)) - 1;
-  const double ts = tensor_scale_product(qa.tensor_scale, qb.tensor_scale);
-  std::vector<float> f(static_cast<size_t>(n));
-  for (int64_t i = 0; i < m; ++i) {
-    std::fill(f.begin(), f.end(), 0.0f);
-    for (int64_t s = 0; s < S; ++s) {
-      const int64_t k0 = seg_begin[s], len = seg_begin[s + 1] - k0;
-      const double gai = ga[i * S + s];
-      const int eai = ea[i * S + s];
-      const uint64_t amx = static_cast<uint64_t>(amax[i * S + s]);
-      for (int64_t j = 0; j < n; ++j) {
-        // Sum of |terms| <= max|a| * max|b| * len; when that fits, no partial sum can overflow.
-        uint64_t bound = 0;
-        const bool huge = __builtin_mul_overflow(amx * static_cast<uint64_t>(bmax[j * S + s]),
-                                                 static_cast<uint64_t>(len), &bound);
-        int64_t acc = 0;
-        if (!huge && bound <= acc_hi) {
-          if (narrow && bound <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()))
-            acc = dot16(&a16[i * k + k0], &bt16[j * k + k0], len);
-          else
-            acc = dot32(&a[i * k + k0], &bt[j * k + k0], len);
-        } else {
-          acc = replay(&a[i * k + k0], &bt[j * k + k0], len, spec, out.acc_overflows);
-        }
-        const float c = static_cast<float>(acc);  // int64 -> fp32 conversion rounds RNE
-        const int ebj = eb[s * n + j];
-        float v = 0.0f;
-        if (eai != kNotPow2 && ebj != kNotPow2) {
-          // g = 2^(ea + eb + ua + ub) exactly (need not be an fp32 value).
-          v = scale_pow2(c, eai + ebj + ua + ub);
-        } else {
-          // ga * gb (fp32 values or powers of two) is exact in binary64, times 2^u exact: g is
-          // its one rounding. c * g, two fp32 values, is exact in binary64: v is its one rounding.
-          const float g = static_cast<float>(std::ldexp(gai * gb[s * n + j], ua + ub));
-          v = static_cast<float>(static_cast<double>(c) * static_cast<double>(g));
-        }
-        // F + v of two fp32 values rounded via binary64 is innocuous double rounding
-        // (53 >= 2 * 24 + 2; Figueroa 1995), i.e. equals RNE32(F + v).
-        f[j] = static_cast<float>(static_cast<double>(f[j]) + static_cast<double>(v));
-      }
-    }
-    for (int64_t j = 0; j < n; ++j)
-      out.c[i * n + j] = canonical_nan(static_cast<float>(static_cast<double>(f[j]) * ts));
-  }
+LoweredReference reference_of(const GemmProblem& p, const AccumulatorSpec& acc, int threads) {
+  LoweredReference r;
+  r.result = run_reference(p, acc, threads);
+  r.m = p.m;
+  r.n = p.n;
+  r.k = p.k;
+  r.num_segments = p.num_segments;
+  return r;
 }
 
 }  // namespace
 
-GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc) {
+GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc, int threads) {
   check_problem(p);
-  return mac_family_for(p.a.q->format->info(), p.b.q->format->info()).run_reference(p, acc);
+  return mac_family_for(p.a.q->format->info(), p.b.q->format->info())
+      .run_reference(p, acc, threads);
 }
 
-GemmResult run_float_reference(const GemmProblem& p) {
+GemmResult run_float_reference(const GemmProblem& p, int threads) {
   check_problem(p);
   GemmResult out;
   out.c.assign(static_cast<size_t>(p.m * p.n), 0.0f);
-  run_float(p, out);
+  run_float(p, threads, out);
   return out;
 }
 
-GemmResult run_fixed_reference(const GemmProblem& p, const AccumulatorSpec& acc) {
+GemmResult run_fixed_reference(const GemmProblem& p, const AccumulatorSpec& acc, int threads) {
   check_problem(p);
   GemmResult out;
   out.c.assign(static_cast<size_t>(p.m * p.n), 0.0f);
-  run_fixed(p, acc, out);
+  run_fixed(p, acc, threads, out);
   return out;
+}
+
+LoweredReference run_conv_reference(ConvPhase phase, const QTensor& first, const QTensor& second,
+                                    const ConvGeometry& geo, DgradLowering dgrad,
+                                    const AccumulatorSpec& acc, int threads) {
+  require_conv_operands(phase, first, second, geo);
+  bool narrow = false;
+  if (!fixed_lines(first, second, acc, &narrow))
+    return reference_of(lower_conv(phase, first, second, geo, dgrad), acc, threads);
+  const ConvOperandMap ix(phase, geo, dgrad);
+  return run_lines_reference(
+      first, second, ix.shape(), [&ix](int64_t i, int64_t* src) { ix.a_row(i, src); },
+      [&ix](int64_t j, int64_t* src) { ix.b_col(j, src); }, narrow, acc, threads);
+}
+
+LoweredReference run_gemm_reference(const QTensor& a, const QTensor& b, const AccumulatorSpec& acc,
+                                    int threads) {
+  require_gemm_operands(a, b);
+  bool narrow = false;
+  if (!fixed_lines(a, b, acc, &narrow)) return reference_of(lower_gemm(a, b), acc, threads);
+  const int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1];
+  return run_lines_reference(
+      a, b, ConvGemmShape{m, n, k},
+      [k](int64_t i, int64_t* src) {
+        for (int64_t kk = 0; kk < k; ++kk) src[kk] = i * k + kk;
+      },
+      [k, n](int64_t j, int64_t* src) {
+        for (int64_t kk = 0; kk < k; ++kk) src[kk] = kk * n + j;
+      },
+      narrow, acc, threads);
 }
 
 }  // namespace lbsim

@@ -96,6 +96,16 @@ class Recipe:
         self.seed = int(seed)
         self.threads = int(threads)
         self.name = name or "_".join(str(self.formats[r]) for r in ROLES)
+        self._exact_acc = None
+
+    def exact_acc(self):
+        """acc as the exact GEMMs pass it: an arch path is read once (its accumulator and dgrad
+        lowering, all that calls on quantized operands use) instead of at every GEMM."""
+        if not isinstance(self.acc, (str, os.PathLike)):
+            return self.acc
+        if self._exact_acc is None:
+            self._exact_acc = arch_info(self.acc)["accumulator"]
+        return self._exact_acc
 
     @classmethod
     def from_arch(cls, path, **kw):
@@ -230,7 +240,7 @@ class _QuantMixin:
 
     def _exact_args(self):
         r = self.lbsim_state.recipe
-        return {"acc": r.acc, "threads": r.threads}
+        return {"acc": r.exact_acc(), "threads": r.threads}
 
 
 class QuantConv2d(_QuantMixin, nn.Conv2d):

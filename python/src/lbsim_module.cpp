@@ -5,16 +5,15 @@
 //    (models/numerics/operands.h: quantize_operand, prepare_gemm, prepare_conv; the functional
 //    reference models/reference), so equal inputs give equal bits and a bad spec or shape raises
 //    ValueError with the CLI's message text (operands named as the Python arguments: x, w, e).
-//  * Inputs: contiguous float32 arrays are read through the buffer protocol as they are (no
-//    NumPy-side conversion); anything else is converted to C-order float32 first. lbsim's Tensor
-//    owns its data, so each input is copied once into it. Outputs are NumPy arrays that take
+//  * Inputs: C-order float32 arrays are quantized in place, without any copy (a TensorView on
+//    the array's buffer, the array kept alive by the call); anything else is converted to a
+//    C-order float32 copy first. Outputs are NumPy arrays that take
 //    ownership of the C++ result vectors (no copy).
 //  * ptq runs models/ptq/gpfq.h quantize_layer as `lbsim ptq` does (same options, same bits).
 //  * The GIL is released while formats quantize, the reference computes and ptq quantizes.
-//  * gemm/conv with threads > 1 cut the GEMM into bands of output rows (or columns, whichever
-//    dimension is larger) and run the reference on each band in its own thread, with the whole
-//    problem's K segmentation. Every output element of the reference depends only on its row of A,
-//    its column of B and the segmentation, so the result is bit-identical for any thread count.
+//  * gemm/conv run the reference on the operands in place (run_gemm_reference /
+//    run_conv_reference: no lowered operand is built for the fixed-point family), with `threads`
+//    threads over tiles of output rows; the result is bit-identical for any thread count.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -49,12 +48,10 @@ struct PyQTensor {
   std::shared_ptr<const QTensor> q;
 };
 
-Tensor to_tensor(const F32Array& a) {
-  Tensor t;
-  t.shape.assign(a.shape(), a.shape() + a.ndim());
-  t.data.resize(static_cast<size_t>(a.size()));
-  if (a.size() > 0) std::memcpy(t.data.data(), a.data(), sizeof(float) * t.data.size());
-  return t;
+// The elements of a (kept alive by the caller's F32Array), without a copy.
+TensorView view_of(const F32Array& a) {
+  return TensorView(Shape(a.shape(), a.shape() + a.ndim()), a.data(),
+                    static_cast<size_t>(a.size()));
 }
 
 // A NumPy array owning `v` (moved to the heap, freed with the array).
@@ -116,87 +113,14 @@ void parse_acc(const py::object& acc, AccArgs& out) {
   }
 }
 
-// Rows [r0, r1) and columns [c0, c1) of p's output as a problem of their own, with p's K
-// segmentation (so each output element is computed exactly as in p).
-GemmProblem sub_problem(const GemmProblem& p, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  GemmProblem s;
-  s.m = r1 - r0;
-  s.n = c1 - c0;
-  s.k = p.k;
-  s.k_segment = p.k_segment;
-  s.num_segments = p.num_segments;
-  const int64_t k = p.k, S = p.num_segments;
-  s.a.q = p.a.q;
-  s.a.rows = s.m;
-  s.a.cols = k;
-  s.a.codes.assign(p.a.codes.begin() + r0 * k, p.a.codes.begin() + r1 * k);
-  s.a.group.assign(p.a.group.begin() + r0 * k, p.a.group.begin() + r1 * k);
-  s.a_seg_group.assign(p.a_seg_group.begin() + r0 * S, p.a_seg_group.begin() + r1 * S);
-  s.b.q = p.b.q;
-  s.b.rows = k;
-  s.b.cols = s.n;
-  s.b.codes.resize(static_cast<size_t>(k * s.n));
-  s.b.group.resize(static_cast<size_t>(k * s.n));
-  for (int64_t kk = 0; kk < k; ++kk)
-    for (int64_t j = 0; j < s.n; ++j) {
-      s.b.codes[kk * s.n + j] = p.b.codes[kk * p.n + c0 + j];
-      s.b.group[kk * s.n + j] = p.b.group[kk * p.n + c0 + j];
-    }
-  s.b_seg_group.resize(static_cast<size_t>(S * s.n));
-  for (int64_t seg = 0; seg < S; ++seg)
-    for (int64_t j = 0; j < s.n; ++j)
-      s.b_seg_group[seg * s.n + j] = p.b_seg_group[seg * p.n + c0 + j];
-  return s;
-}
-
 int default_threads() {
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
-// The reference on bands of output rows or columns, one thread per band (see the file comment).
-GemmResult run_reference_threaded(const GemmProblem& p, const AccumulatorSpec& acc, int threads) {
-  const bool by_rows = p.m >= p.n;
-  const int64_t extent = by_rows ? p.m : p.n;
-  // Bands of at least 8 rows/columns: below that the per-band copy of the other operand dominates.
-  const int64_t bands = std::min<int64_t>(threads, extent / 8);
-  if (bands <= 1) return run_reference(p, acc);
-  std::vector<GemmResult> parts(static_cast<size_t>(bands));
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(bands));
-  std::vector<int64_t> edge(static_cast<size_t>(bands + 1));
-  for (int64_t b = 0; b <= bands; ++b) edge[b] = extent * b / bands;
-  std::vector<std::thread> pool;
-  for (int64_t b = 0; b < bands; ++b)
-    pool.emplace_back([&, b] {
-      try {
-        const GemmProblem s = by_rows ? sub_problem(p, edge[b], edge[b + 1], 0, p.n)
-                                      : sub_problem(p, 0, p.m, edge[b], edge[b + 1]);
-        parts[b] = run_reference(s, acc);
-      } catch (...) {
-        errors[b] = std::current_exception();
-      }
-    });
-  for (auto& t : pool) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-  GemmResult out;
-  out.c.resize(static_cast<size_t>(p.m * p.n));
-  for (int64_t b = 0; b < bands; ++b) {
-    out.acc_overflows += parts[b].acc_overflows;
-    const int64_t lo = edge[b], width = edge[b + 1] - lo;
-    for (int64_t r = 0; r < (by_rows ? width : p.m); ++r)
-      for (int64_t c = 0; c < (by_rows ? p.n : width); ++c) {
-        const int64_t src = r * (by_rows ? p.n : width) + c;
-        const int64_t dst = by_rows ? (lo + r) * p.n + c : r * p.n + lo + c;
-        out.c[dst] = parts[b].c[src];
-      }
-  }
-  return out;
-}
-
 // An operand argument: a float array (quantized by the call) or a QTensor (used as it is).
 struct OperandArg {
-  Tensor t;
+  F32Array array;  // the caller's array itself when C-order float32, else a converted copy
   OperandSource src;
   OperandArg(const std::string& name, const py::object& obj, const py::object& own_format) {
     src.name = name;
@@ -206,8 +130,8 @@ struct OperandArg {
       src.quantized = obj.cast<const PyQTensor&>().q;
       return;
     }
-    t = to_tensor(obj.cast<F32Array>());
-    src.tensor = &t;
+    array = obj.cast<F32Array>();
+    src.tensor = view_of(array);
     if (!own_format.is_none()) src.format = format_arg(own_format.cast<std::string>(), name);
   }
   OperandArg(const OperandArg&) = delete;
@@ -226,14 +150,16 @@ void arch_default(OperandSource& s, const FormatPtr& shared, const AccArgs& acc,
                                          : acc.arch->pe.error;
 }
 
-py::dict result_dict(GemmResult&& r, const Shape& shape, const GemmProblem& p) {
+// {out, acc_overflows, m, n, k, k_segments}; out is `out` when given, else C of shape.
+py::dict result_dict(LoweredReference&& r, const Shape& shape, Tensor* out = nullptr) {
   py::dict d;
-  d["out"] = owning_array(std::move(r.c), shape);
-  d["acc_overflows"] = r.acc_overflows;
-  d["m"] = p.m;
-  d["n"] = p.n;
-  d["k"] = p.k;
-  d["k_segments"] = p.num_segments;
+  d["out"] = out ? owning_array(std::move(out->data), out->shape)
+                 : owning_array(std::move(r.result.c), shape);
+  d["acc_overflows"] = r.result.acc_overflows;
+  d["m"] = r.m;
+  d["n"] = r.n;
+  d["k"] = r.k;
+  d["k_segments"] = r.num_segments;
   return d;
 }
 
@@ -241,7 +167,8 @@ py::dict quantize(const py::object& x, const std::string& format, const std::str
                   uint64_t seed, uint64_t tensor_id, int reduction_axis, bool float64) {
   const FormatPtr f = format_arg(format, "format");
   const Role r = role_arg(role);
-  Tensor t = to_tensor(x.cast<F32Array>());
+  const F32Array array = x.cast<F32Array>();
+  const TensorView t = view_of(array);
   auto q = std::make_shared<QTensor>();
   std::vector<float> values;
   std::vector<double> values64;
@@ -287,14 +214,14 @@ py::dict gemm(const py::object& a, const py::object& b, const py::object& format
   arch_default(call.a, call.shared, accs, call.role_a);
   arch_default(call.b, call.shared, accs, call.role_b);
   if (threads <= 0) threads = default_threads();
-  OwnedGemm g;
-  GemmResult r;
+  LoweredReference r;
   {
     py::gil_scoped_release release;
-    g = prepare_gemm(call);
-    r = run_reference_threaded(g.p, accs.acc, threads);
+    const OwnedGemm g = prepare_gemm_operands(call);
+    r = run_gemm_reference(*g.a, *g.b, accs.acc, threads);
   }
-  return result_dict(std::move(r), {g.p.m, g.p.n}, g.p);
+  const Shape shape{r.m, r.n};
+  return result_dict(std::move(r), shape);
 }
 
 std::vector<int64_t> pair_arg(const py::object& o) {
@@ -342,23 +269,16 @@ py::dict conv(const std::string& phase, const py::object& x, const py::object& w
     call.lowering = l == "transposed" ? DgradLowering::kTransposed : DgradLowering::kIm2col;
   }
   if (threads <= 0) threads = default_threads();
-  OwnedConv c;
-  GemmResult r;
+  LoweredReference r;
   Tensor y;
   {
     py::gil_scoped_release release;
-    c = prepare_conv(call);
-    r = run_reference_threaded(c.gemm.p, accs.acc, threads);
-    y = conv_output(call.phase, r, c.geo, call.lowering);
+    const OwnedConv c = prepare_conv_operands(call);
+    r = run_conv_reference(call.phase, *c.gemm.a, *c.gemm.b, c.geo, call.lowering, accs.acc,
+                           threads);
+    y = conv_output(call.phase, r.result, c.geo, call.lowering, threads);
   }
-  py::dict d;
-  d["out"] = owning_array(std::move(y.data), y.shape);
-  d["acc_overflows"] = r.acc_overflows;
-  d["m"] = c.gemm.p.m;
-  d["n"] = c.gemm.p.n;
-  d["k"] = c.gemm.p.k;
-  d["k_segments"] = c.gemm.p.num_segments;
-  return d;
+  return result_dict(std::move(r), y.shape, &y);
 }
 
 // The rank-2 transpose of a quantized tensor: codes and group map transposed, group scales

@@ -53,7 +53,7 @@ struct FileOperand {
     src.format = std::move(f);
     if (!path.empty()) {
       t = read_npy_tensor(path, npy);
-      src.tensor = &t;
+      src.tensor = TensorView(t);
     }
   }
   FileOperand(const FileOperand&) = delete;

@@ -145,7 +145,7 @@ class TestFormat : public INumberFormat {
     }
     return 0.0;
   }
-  QTensor quantize(const Tensor&, const QuantContext&) const override {
+  QTensor quantize(const TensorView&, const QuantContext&) const override {
     throw std::logic_error("test format: quantize is not used");
   }
   std::string describe() const override { return m_info.name; }

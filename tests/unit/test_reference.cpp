@@ -30,7 +30,7 @@ class TestFormat : public INumberFormat {
       : m_info(std::move(info)), m_value(std::move(value)) {}
   const FormatInfo& info() const override { return m_info; }
   double element_value(uint32_t code) const override { return m_value(code); }
-  QTensor quantize(const Tensor&, const QuantContext&) const override {
+  QTensor quantize(const TensorView&, const QuantContext&) const override {
     throw std::logic_error("test format: quantize not implemented");
   }
   std::string describe() const override { return m_info.name; }

@@ -33,8 +33,9 @@ class FixedMacFamily : public IMacFamily {
   GemmResult run_datapath(const GemmProblem& p, const AccumulatorSpec& acc) const override {
     return run_fixed_datapath(p, acc);
   }
-  GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc) const override {
-    return run_fixed_reference(p, acc);
+  GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc,
+                           int threads) const override {
+    return run_fixed_reference(p, acc, threads);
   }
   int64_t quant_ops_per_element(const FormatInfo& f, bool stochastic) const override {
     return fixed_quant_ops_per_element(f, stochastic);

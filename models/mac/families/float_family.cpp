@@ -27,8 +27,9 @@ class FloatMacFamily : public IMacFamily {
   GemmResult run_datapath(const GemmProblem& p, const AccumulatorSpec&) const override {
     return run_float_datapath(p);
   }
-  GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec&) const override {
-    return run_float_reference(p);
+  GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec&,
+                           int threads) const override {
+    return run_float_reference(p, threads);
   }
 
   // fp32: 0 (already the accumulator format); fp16 / bf16: 1 (convert); narrower floats: 2 (max

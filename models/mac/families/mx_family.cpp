@@ -58,8 +58,9 @@ class MxMacFamily : public IMacFamily {
   GemmResult run_datapath(const GemmProblem& p, const AccumulatorSpec& acc) const override {
     return run_fixed_datapath(p, acc);
   }
-  GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc) const override {
-    return run_fixed_reference(p, acc);
+  GemmResult run_reference(const GemmProblem& p, const AccumulatorSpec& acc,
+                           int threads) const override {
+    return run_fixed_reference(p, acc, threads);
   }
 
   // MX: block max + convert (2); NVFP4 (fp32 group scales): tensor max, block max, convert (3).

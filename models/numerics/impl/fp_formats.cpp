@@ -87,7 +87,7 @@ class FloatFormat final : public INumberFormat, public std::enable_shared_from_t
 
   double element_value(uint32_t code) const override { return float_decode(code, m_layout); }
 
-  QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
+  QTensor quantize(const TensorView& x, const QuantContext& ctx) const override {
     const int64_t n = numel(x.shape);
     if (static_cast<int64_t>(x.data.size()) != n)
       throw std::logic_error(fmt::format("quantize: tensor of shape {} holds {} values",
@@ -134,7 +134,7 @@ class FloatFormat final : public INumberFormat, public std::enable_shared_from_t
 
  private:
   // Max scaling needs finite inputs: one inf/NaN would make every other element 0 or NaN.
-  void check_finite(const Tensor& x, const QuantContext& ctx) const {
+  void check_finite(const TensorView& x, const QuantContext& ctx) const {
     size_t bad = 0, first = 0;
     for (size_t i = 0; i < x.data.size(); ++i) {
       if (std::isfinite(x.data[i])) continue;

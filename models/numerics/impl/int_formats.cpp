@@ -78,7 +78,7 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
     return channel_groups(shape, m_per_channel, m_axis, m_info.name);
   }
 
-  QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
+  QTensor quantize(const TensorView& x, const QuantContext& ctx) const override {
     require_finite(x, m_info.name, ctx.role);
     QTensor q;
     q.format = shared_from_this();
@@ -208,7 +208,7 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
   // (default) s = clip / 15 so the grid spans [0, clip]; "two_clip" is the LUQ code's literal
   // 2 * clip / 15, whose grid spans [0, 2 * clip] and so leaves the upper codes unused when clip
   // falls back to max|x|. An all-zero tensor has s = 1, codes 0.
-  QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
+  QTensor quantize(const TensorView& x, const QuantContext& ctx) const override {
     require_finite(x, m_info.name, ctx.role);
     QTensor q;
     q.format = shared_from_this();

@@ -67,7 +67,7 @@ class LuqFormat final : public INumberFormat, public std::enable_shared_from_thi
     return (code & kLuqSignBit) ? -mag : mag;
   }
 
-  QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
+  QTensor quantize(const TensorView& x, const QuantContext& ctx) const override {
     const int64_t n = numel(x.shape);
     require_finite(x, m_info.name, ctx.role);
     double max_abs = 0.0;

@@ -81,29 +81,6 @@ bool parse_group_shape(const std::string& s, GroupShape& out) {
   return true;
 }
 
-// Group of every element in C order, equal to GroupMap::group_of(i) for each i but computed with
-// an odometer over the multi-index (no per-element division chain over all dimensions).
-std::vector<int64_t> group_ids(const GroupMap& m, int64_t n) {
-  std::vector<int64_t> ids(n);
-  const int rank = static_cast<int>(m.shape.size());
-  std::vector<int64_t> idx(rank, 0), stride(rank, 1);
-  for (int d = rank - 2; d >= 0; --d)
-    stride[d] = stride[d + 1] * ((m.shape[d + 1] + m.block[d + 1] - 1) / m.block[d + 1]);
-  int64_t g = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    ids[i] = g;
-    for (int d = rank - 1; d >= 0; --d) {
-      if (++idx[d] < m.shape[d]) {
-        if (idx[d] % m.block[d] == 0) g += stride[d];
-        break;
-      }
-      g -= ((m.shape[d] - 1) / m.block[d]) * stride[d];  // wrap this digit, carry
-      idx[d] = 0;
-    }
-  }
-  return ids;
-}
-
 struct RoleConfig {
   bool stochastic = false;
   GroupShape group;
@@ -140,7 +117,7 @@ class MlsFormat final : public INumberFormat, public std::enable_shared_from_thi
     return neg ? -mag : mag;
   }
 
-  QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
+  QTensor quantize(const TensorView& x, const QuantContext& ctx) const override {
     const int64_t n = numel(x.shape);
     require_finite(x, m_info.name, ctx.role);
     const RoleConfig& rc = m_roles[static_cast<int>(ctx.role)];
@@ -158,7 +135,7 @@ class MlsFormat final : public INumberFormat, public std::enable_shared_from_thi
     q.role = ctx.role;
 
     const int64_t num_groups = q.groups.num_groups();
-    const std::vector<int64_t> gid = group_ids(q.groups, n);
+    const std::vector<int64_t> gid = q.groups.group_ids();
     std::vector<float> gmax(num_groups, 0.0f);
     for (int64_t i = 0; i < n; ++i) {
       float& g = gmax[gid[i]];

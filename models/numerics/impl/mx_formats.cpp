@@ -113,7 +113,8 @@ GroupMap block_map(const Shape& shape, const QuantContext& ctx, int64_t block, c
 }
 
 // Group of every element and the max |x| of every group.
-std::vector<int64_t> groups_and_max(const Tensor& x, const GroupMap& m, std::vector<double>& gmax) {
+std::vector<int64_t> groups_and_max(const TensorView& x, const GroupMap& m,
+                                    std::vector<double>& gmax) {
   const int64_t n = numel(x.shape);
   std::vector<int64_t> gid(static_cast<size_t>(n));
   gmax.assign(static_cast<size_t>(m.num_groups()), 0.0);
@@ -131,7 +132,8 @@ struct BlockStart {
   std::vector<int64_t> gid;
   std::vector<double> gmax;
 };
-BlockStart start_blocks(FormatPtr f, const Tensor& x, const QuantContext& ctx, GroupMap groups) {
+BlockStart start_blocks(FormatPtr f, const TensorView& x, const QuantContext& ctx,
+                        GroupMap groups) {
   BlockStart b;
   b.q.format = std::move(f);
   b.q.shape = x.shape;
@@ -183,7 +185,7 @@ class MxFormat final : public INumberFormat, public std::enable_shared_from_this
     return block_map(shape, ctx, m_block, "mx");
   }
 
-  QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
+  QTensor quantize(const TensorView& x, const QuantContext& ctx) const override {
     require_finite(x, m_info.name, ctx.role);
     BlockStart b = start_blocks(shared_from_this(), x, ctx, group_map(x.shape, ctx));
     QTensor& q = b.q;
@@ -260,7 +262,7 @@ class Nvfp4Format final : public INumberFormat, public std::enable_shared_from_t
     return block_map(shape, ctx, m_block, "nvfp4");
   }
 
-  QTensor quantize(const Tensor& x, const QuantContext& ctx) const override {
+  QTensor quantize(const TensorView& x, const QuantContext& ctx) const override {
     require_finite(x, m_info.name, ctx.role);
     BlockStart b = start_blocks(shared_from_this(), x, ctx, group_map(x.shape, ctx));
     QTensor& q = b.q;
