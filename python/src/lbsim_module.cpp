@@ -333,6 +333,12 @@ py::dict arch_info(const std::string& path) {
   return d;
 }
 
+// An owned copy of a (quantize_layer takes Tensors).
+Tensor copy_tensor(const F32Array& a) {
+  const TensorView v = view_of(a);
+  return Tensor{v.shape, std::vector<float>(v.data.begin(), v.data.end())};
+}
+
 // Post-training quantization of one layer (models/ptq/gpfq.h), as `lbsim ptq`.
 py::dict ptq(const py::object& w, const py::object& x, const py::object& xq,
              const std::string& method, int bits, double c_alpha, const std::string& form,
@@ -345,10 +351,10 @@ py::dict ptq(const py::object& w, const py::object& x, const py::object& xq,
   o.stochastic = stochastic;
   o.seed = seed;
   o.threads = threads > 0 ? threads : default_threads();
-  const Tensor tw = to_tensor(w.cast<F32Array>());
-  const Tensor tx = to_tensor(x.cast<F32Array>());
+  const Tensor tw = copy_tensor(w.cast<F32Array>());
+  const Tensor tx = copy_tensor(x.cast<F32Array>());
   Tensor txq;
-  if (!xq.is_none()) txq = to_tensor(xq.cast<F32Array>());
+  if (!xq.is_none()) txq = copy_tensor(xq.cast<F32Array>());
   PtqResult r;
   {
     py::gil_scoped_release release;
