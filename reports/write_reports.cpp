@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -53,19 +51,6 @@ void add_reports(const std::string& dir, const ReportFiles& files, OutputSet* se
 
 namespace lbsim::reports {
 
-namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in)
-    throw UserError(fmt::format("{}: error: cannot open (is {} the output directory of lbsim run?)",
-                                p.string(), p.parent_path().string()));
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return s;
-}
-
-}  // namespace
-
 ReportFiles regenerate_reports(const std::string& dir, const EnergyReport& energy,
                                const EnergyTable& table, TrainingOptions training,
                                const std::string& gnuplot) {
@@ -73,7 +58,7 @@ ReportFiles regenerate_reports(const std::string& dir, const EnergyReport& energ
   int64_t smp = 0;
   const std::filesystem::path previous = d / "report.json";
   if (std::filesystem::is_regular_file(previous)) {
-    const auto j = nlohmann::json::parse(slurp(previous), nullptr, false);
+    const auto j = nlohmann::json::parse(read_run_file(previous), nullptr, false);
     if (!j.is_discarded() && j.is_object()) {
       if (j.contains("run") && j["run"].is_object() && j["run"].contains("smp_samples") &&
           j["run"]["smp_samples"].is_number_integer())
@@ -91,8 +76,9 @@ ReportFiles regenerate_reports(const std::string& dir, const EnergyReport& energ
     }
   }
   check_training_options(training);
-  const ReportInput in = build_report_input(slurp(d / "stats.json"), slurp(d / "layers.csv"),
-                                            energy, table, training, smp);
+  const ReportInput in =
+      build_report_input(read_run_file(d / "stats.json"), read_run_file(d / "layers.csv"), energy,
+                         table, training, smp, dir);
   return make_reports(in, gnuplot);
 }
 

@@ -13,9 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -49,13 +47,8 @@ void cmd_report(const ReportArgs& a) {
 
   const std::filesystem::path dir(a.run_dir);
   const std::filesystem::path actions_path = dir / "actions.csv";
-  std::ifstream in(actions_path, std::ios::binary);
-  if (!in)
-    throw UserError(fmt::format("{}: error: cannot open (is {} the output directory of lbsim run?)",
-                                actions_path.string(), a.run_dir));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::vector<OpActions> ops = parse_actions_csv(ss.str(), actions_path.string());
+  const std::vector<OpActions> ops =
+      parse_actions_csv(reports::read_run_file(actions_path), actions_path.string());
   const EnergyReport report = cost_actions(ops, table);
   const std::string text = energy_csv(report), actions_text = energy_actions_csv(report);
   // The reports (report.json/.md/.html) are regenerated when energy.csv is the run's own: with
