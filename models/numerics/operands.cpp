@@ -84,7 +84,12 @@ OwnedGemm prepare_gemm(const GemmCall& c) {
   OwnedGemm g;
   g.a = std::move(a);
   g.b = std::move(b);
-  g.p = lower_gemm(*g.a, *g.b);
+  try {
+    g.p = lower_gemm(*g.a, *g.b);
+  } catch (const UserError& e) {
+    throw UserError(fmt::format("error: gemm {} {} x {} {}: {}", c.a.name, c.a.what, c.b.name,
+                                c.b.what, e.what()));
+  }
   return g;
 }
 
