@@ -52,18 +52,12 @@ class KeyChecker : public YAML::EventHandler {
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {
-    if (key_position()) bad_key(mark, "a list");
-    const std::string path = child_path();
-    node(nullptr);
-    m_stack.push_back(Container{false, {}, false, path, "", 0});
+    start(mark, false);
   }
   void OnSequenceEnd() override { m_stack.pop_back(); }
   void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                   YAML::EmitterStyle::value) override {
-    if (key_position()) bad_key(mark, "a map");
-    const std::string path = child_path();
-    node(nullptr);
-    m_stack.push_back(Container{true, {}, false, path, "", 0});
+    start(mark, true);
   }
   void OnMapEnd() override { m_stack.pop_back(); }
 
@@ -82,6 +76,13 @@ class KeyChecker : public YAML::EventHandler {
     const Container& c = m_stack.back();
     if (!c.is_map) return fmt::format("{}[{}]", c.path, c.items);
     return c.path.empty() ? c.key : c.path + "." + c.key;
+  }
+  // A list or map starting at the current position.
+  void start(const YAML::Mark& mark, bool is_map) {
+    if (key_position()) bad_key(mark, is_map ? "a map" : "a list");
+    const std::string path = child_path();
+    node(nullptr);
+    m_stack.push_back(Container{is_map, {}, false, path, "", 0});
   }
   bool key_position() const {
     return !m_stack.empty() && m_stack.back().is_map && !m_stack.back().expect_value;

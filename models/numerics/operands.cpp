@@ -81,16 +81,8 @@ OwnedGemm prepare_gemm(const GemmCall& c) {
   // A (M x K) is reduced along axis 1, B (K x N) along axis 0.
   auto a = operand(c.a, c.shared, c.format_flag_a, c.role_a, c.seed, 0, 1);
   auto b = operand(c.b, c.shared, c.format_flag_b, c.role_b, c.seed, 1, 0);
-  OwnedGemm g;
-  g.a = std::move(a);
-  g.b = std::move(b);
-  try {
-    g.p = lower_gemm(*g.a, *g.b);
-  } catch (const UserError& e) {
-    throw UserError(fmt::format("error: gemm {} {} x {} {}: {}", c.a.name, c.a.what, c.b.name,
-                                c.b.what, e.what()));
-  }
-  return g;
+  return own_gemm(std::move(a), std::move(b), lower_gemm,
+                  fmt::format("error: gemm {} {} x {} {}", c.a.name, c.a.what, c.b.name, c.b.what));
 }
 
 OwnedConv prepare_conv(const ConvCall& c) {
