@@ -128,7 +128,7 @@ expect_user_error "cannot open" x.yaml workload show missing.yaml --out x.yaml
 # Fuzz regressions: names that would break layers.csv are rejected where they enter; duplicate
 # keys name both lines; a directory is not a trace.
 printf 'schema_version: 1\nnetwork: n\nbatch: 2\ninput: [8]\nlayers:\n  - {name: "r\\nx", type: activation, kind: relu, elements: 8}\n' >newline.yaml
-expect_user_error "newline.yaml:6:11: error: layers\[0\].name: contains the control character 0x0a" \
+expect_user_error "newline.yaml:6:12: error: layers\[0\].name: contains the control character 0x0a" \
   x.yaml workload show newline.yaml --out x.yaml
 printf 'Layer name, M, N, K,\nfc\t1, 4, 4, 4,\n' >tab.csv
 expect_user_error "tab.csv:2: error: row: Layer Name: contains the control character 0x09" \

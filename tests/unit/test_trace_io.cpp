@@ -437,10 +437,10 @@ TEST_CASE("trace: names, duplicate and complex keys (fuzz regressions)", "[trace
   CHECK(parse_error(head + "  - {name: \"a\\nb\", type: linear, in_features: 8, out_features: 4, "
                            "rows: 2}\n",
                     "t.yaml") ==
-        "t.yaml:6:11: error: layers[0].name: contains the control character 0x0a at position 2");
+        "t.yaml:6:12: error: layers[0].name: contains the control character 0x0a at position 2");
   CHECK(parse_error(head + "  - {name: \"r\\tx\", type: activation, kind: relu, elements: 8}\n",
                     "t.yaml") ==
-        "t.yaml:6:11: error: layers[0].name: contains the control character 0x09 at position 2");
+        "t.yaml:6:12: error: layers[0].name: contains the control character 0x09 at position 2");
   CHECK(parse_error(head + "  - {name: r, type: activation, kind: \"re\\u0001lu\", elements: 8}\n",
                     "t.yaml") ==
         "t.yaml:6:39: error: layers[0].kind: contains the control character 0x01 at position 3");
