@@ -111,15 +111,18 @@ class Formula {
     }
   }
   P unary() {
-    Nesting guard(*this);
     if (eat('-')) {
+      Nesting guard(*this);
       P n = std::make_unique<Node>();
       n->op = 'u';
       n->kids.push_back(unary());
       return node(std::move(n));
     }
     P a = primary();
-    if (eat('^')) return bin('^', std::move(a), unary());
+    if (eat('^')) {
+      Nesting guard(*this);
+      return bin('^', std::move(a), unary());
+    }
     return a;
   }
   P primary() {

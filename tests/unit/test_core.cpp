@@ -165,7 +165,7 @@ TEST_CASE("ConfigFile: mapping keys are plain scalars, once per map (fuzz regres
                         "d.yaml"),
       "d.yaml:3:3: error: pe_array.rows: duplicate key (first at line 2); a key may occur once "
       "per map\n"
-      "d.yaml:4:19: error: layers[0].name: duplicate key (first at line 4); a key may occur once "
+      "d.yaml:4:20: error: layers[0].name: duplicate key (first at line 4); a key may occur once "
       "per map");
   // The same key in different maps, and keys inside values, are fine; a self-referencing alias
   // is accepted by the check (nothing walks the tree).
