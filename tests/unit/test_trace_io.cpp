@@ -447,10 +447,10 @@ TEST_CASE("trace: names, duplicate and complex keys (fuzz regressions)", "[trace
   CHECK(parse_error(head + "  - {name: " + std::string(300, 'x') +
                         ", type: activation, kind: relu, elements: 8}\n",
                     "t.yaml") ==
-        "t.yaml:6:11: error: layers[0].name: is 300 characters long; at most 256 are accepted");
+        "t.yaml:6:12: error: layers[0].name: is 300 characters long; at most 256 are accepted");
   // The same in JSON, whose duplicate keys yaml-cpp also keeps.
   CHECK(parse_error("{\"schema_version\": 1, \"batch\": 2, \"batch\": 3}", "t.json") ==
-        "t.json:1:39: error: batch: duplicate key (first at line 1); a key may occur once per map");
+        "t.json:1:35: error: batch: duplicate key (first at line 1); a key may occur once per map");
   CHECK(parse_error(head + "  - {name: r, type: activation, kind: relu, elements: 8}\n? [x]\n: 1\n",
                     "t.yaml") ==
         "t.yaml:7:3: error: a mapping key must be a plain name, not a list");
