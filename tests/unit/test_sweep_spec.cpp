@@ -117,8 +117,9 @@ TEST_CASE("sweep: duplicate keys, complex keys and a lowered point cap (fuzz reg
                              "at line 3)"));
   CHECK_THAT(error_of("axes: {? [pe_array.rows]: [1, 2]}\n"),
              Catch::Contains("dir/s.yaml:3:10: error: a mapping key must be a plain name"));
-  const std::string four = "schema_version: 1\nworkloads: [{workload: resnet20}]\n"
-                           "axes: {pe_array.rows: [1, 2], pe_array.cols: [1, 2]}\n";
+  const std::string four =
+      "schema_version: 1\nworkloads: [{workload: resnet20}]\n"
+      "axes: {pe_array.rows: [1, 2], pe_array.cols: [1, 2]}\n";
   CHECK(parse_sweep(four, "f.yaml", 4).points.size() == 4);
   CHECK_THROWS_WITH(parse_sweep(four, "f.yaml", 3),
                     "f.yaml: error: the sweep has 4 points before exclusions; at most 3 are "
