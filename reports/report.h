@@ -94,15 +94,22 @@ struct ReportInput {
   std::vector<std::string> components, phases;           // sorted / in order of first appearance
 };
 
-// Validates and derives everything; UserError when the energy rows do not match the ops or
-// stats.json lacks a field. `training` (if requested) reads options.fnt_run.
+// Validates and derives everything; UserError when the energy rows do not match the ops, or
+// stats.json lacks a field the reports read or has it of the wrong type or range (the message
+// names the file, `run_dir`/stats.json when run_dir is given, and the key). `training` (if
+// requested) reads options.fnt_run.
 ReportInput build_report_input(const std::string& stats_json_text,
                                const std::string& layers_csv_text, const EnergyReport& energy,
                                const EnergyTable& table, const TrainingOptions& training,
-                               int64_t smp_samples);
+                               int64_t smp_samples, const std::string& run_dir = "");
+
+// A file of a run directory (stats.json, layers.csv, actions.csv, ...), read as any input file
+// (models/core/input_file.h); the error also asks whether the directory is an lbsim run's.
+std::string read_run_file(const std::filesystem::path& path);
 
 TrainingEstimate estimate_training(const ReportInput& in, const TrainingOptions& o,
-                                   const EnergyTable& table);
+                                   const EnergyTable& table,
+                                   const std::string& stats_file = "stats.json");
 
 struct Plot {
   std::string name, title;
@@ -153,9 +160,6 @@ void add_reports(const std::string& dir, const ReportFiles& files, OutputSet* se
 // The CLI summary line for them: "wrote:        DIR/report.json, DIR/report.md, DIR/report.html"
 // plus " (note)" when plots are missing, and a newline.
 std::string written_line(const std::string& dir, const ReportFiles& files);
-
-// The bytes of a run directory's file; a UserError naming it when it cannot be read.
-std::string read_run_file(const std::filesystem::path& p);
 
 // `lbsim report`: the reports of the finished run in `dir` (stats_json_text and its layers.csv)
 // with `energy` (its actions.csv re-costed with `table`). Taken from the previous dir/report.json

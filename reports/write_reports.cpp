@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -53,15 +51,6 @@ void add_reports(const std::string& dir, const ReportFiles& files, OutputSet* se
 
 namespace lbsim::reports {
 
-std::string read_run_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in)
-    throw UserError(fmt::format("{}: error: cannot open (is {} the output directory of lbsim run?)",
-                                p.string(), p.parent_path().string()));
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return s;
-}
-
 ReportFiles regenerate_reports(const std::string& dir, const std::string& stats_json_text,
                                const EnergyReport& energy, const EnergyTable& table,
                                TrainingOptions training, const std::string& gnuplot) {
@@ -88,7 +77,7 @@ ReportFiles regenerate_reports(const std::string& dir, const std::string& stats_
   }
   check_training_options(training);
   const ReportInput in = build_report_input(stats_json_text, read_run_file(d / "layers.csv"),
-                                            energy, table, training, smp);
+                                            energy, table, training, smp, dir);
   return make_reports(in, gnuplot);
 }
 

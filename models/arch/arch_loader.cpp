@@ -12,6 +12,7 @@
 
 #include "models/arch/pe_array_types.h"
 #include "models/core/catalog.h"
+#include "models/core/input_file.h"
 
 namespace lbsim {
 
@@ -401,33 +402,48 @@ class ArchParser {
 
 }  // namespace
 
-ArchConfig parse_arch(const ConfigFile& file) { return ArchParser(false).parse(file); }
+ArchConfig parse_arch(const ConfigFile& file) {
+  return with_yaml_errors(file.file(), [&] { return ArchParser(false).parse(file); });
+}
+
+namespace {
+
+// Command-line overrides: located at "<cmdline -p #i>".
+std::vector<ArchOverride> cmdline_overrides(const std::vector<std::string>& overrides) {
+  std::vector<ArchOverride> ov;
+  for (const auto& o : overrides) ov.push_back({o, {}});
+  return ov;
+}
+
+}  // namespace
 
 ArchConfig load_arch(const std::string& path, const std::vector<std::string>& overrides) {
-  ConfigFile f = ConfigFile::load(path);
-  for (size_t i = 0; i < overrides.size(); ++i)
-    f.set_override(overrides[i], static_cast<int>(i + 1));
-  return parse_arch(f);
+  return parse_arch_text(read_input_file(path), path, cmdline_overrides(overrides));
 }
 
 ArchConfig load_arch_or_default(const std::string& path,
                                 const std::vector<ArchOverride>& overrides) {
-  ConfigFile f = path.empty() ? ConfigFile::parse(kEmbeddedDefaultArchYaml, kBuiltinSource)
-                              : ConfigFile::load(path);
-  for (size_t i = 0; i < overrides.size(); ++i) {
-    if (overrides[i].loc.file.empty())
-      f.set_override(overrides[i].assignment, static_cast<int>(i + 1));
-    else
-      f.set_override(overrides[i].assignment, overrides[i].loc);
-  }
+  return path.empty() ? parse_arch_text(kEmbeddedDefaultArchYaml, kBuiltinSource, overrides)
+                      : parse_arch_text(read_input_file(path), path, overrides);
+}
+
+ArchConfig parse_arch_text(const std::string& text, const std::string& name,
+                           const std::vector<ArchOverride>& overrides) {
+  ConfigFile f = ConfigFile::parse(text, name);
+  with_yaml_errors(name, [&] {
+    for (size_t i = 0; i < overrides.size(); ++i) {
+      if (overrides[i].loc.file.empty())
+        f.set_override(overrides[i].assignment, static_cast<int>(i + 1));
+      else
+        f.set_override(overrides[i].assignment, overrides[i].loc);
+    }
+  });
   return parse_arch(f);
 }
 
 ArchConfig load_arch_or_default(const std::string& path,
                                 const std::vector<std::string>& overrides) {
-  std::vector<ArchOverride> ov;
-  for (const auto& o : overrides) ov.push_back({o, {}});
-  return load_arch_or_default(path, ov);
+  return load_arch_or_default(path, cmdline_overrides(overrides));
 }
 
 const char* default_arch_yaml() { return kEmbeddedDefaultArchYaml; }

@@ -27,6 +27,9 @@ struct ArchOverride {
 ArchConfig load_arch_or_default(const std::string& path,
                                 const std::vector<ArchOverride>& overrides);
 ArchConfig load_arch_or_default(const std::string& path, const std::vector<std::string>& overrides);
+// The same from a file's text; `name` names it in messages.
+ArchConfig parse_arch_text(const std::string& text, const std::string& name,
+                           const std::vector<ArchOverride>& overrides);
 // Validates an already loaded document (overrides applied). Throws UserError.
 ArchConfig parse_arch(const ConfigFile& file);
 // arch_configs/default.yaml as embedded at build time (source "<built-in default>").

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 
 #include "models/core/error.h"
+#include "models/core/input_file.h"
 #include "models/core/output.h"
 
 namespace lbsim {
@@ -146,10 +146,12 @@ float bf16_to_float(uint16_t b) {
 }
 
 NpyArray read_npy(const std::string& path, const NpyReadOptions& options) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path, "cannot open file");
-  std::vector<unsigned char> buf((std::istreambuf_iterator<char>(f)),
-                                 std::istreambuf_iterator<char>());
+  return parse_npy(read_input_file(path), path, options);
+}
+
+NpyArray parse_npy(const std::string& bytes, const std::string& path,
+                   const NpyReadOptions& options) {
+  const std::vector<unsigned char> buf(bytes.begin(), bytes.end());
   if (buf.size() < 10 || std::memcmp(buf.data(), "\x93NUMPY", 6) != 0)
     fail(path, "not a .npy file (bad magic; expected \\x93NUMPY)");
   int major = buf[6];

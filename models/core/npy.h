@@ -30,6 +30,9 @@ struct NpyReadOptions {
 };
 
 NpyArray read_npy(const std::string& path, const NpyReadOptions& options = {});
+// The same from a file's bytes; `path` names the file in messages.
+NpyArray parse_npy(const std::string& bytes, const std::string& path,
+                   const NpyReadOptions& options = {});
 // (read_npy_tensor, the fp32 view the quantizers take, is in models/numerics/tensor.h: core does
 // not depend on numerics.)
 

@@ -1,11 +1,14 @@
 #include "models/core/params.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
+
+#include "models/core/input_file.h"
 
 namespace lbsim {
 
@@ -25,6 +28,96 @@ bool parse_int(const std::string& text, int64_t& out) {
   out = x;
   return true;
 }
+
+// Checks the keys of every mapping of a document from its parse events (no walk of the node tree,
+// which aliases can make cyclic or exponentially large): a key must be a plain scalar (not a
+// list, map, alias or empty key), and a key may occur once per mapping.
+class KeyChecker : public YAML::EventHandler {
+ public:
+  KeyChecker(std::string file, Diagnostics& diag) : m_file(std::move(file)), m_diag(diag) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override {
+    if (key_position()) bad_key(mark, "an empty key");
+    node(nullptr);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    if (key_position()) bad_key(mark, "an alias");
+    node(nullptr);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string& value) override {
+    node(&value, mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    start(mark, false);
+  }
+  void OnSequenceEnd() override { m_stack.pop_back(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    start(mark, true);
+  }
+  void OnMapEnd() override { m_stack.pop_back(); }
+
+ private:
+  struct Container {
+    bool is_map;
+    std::map<std::string, YAML::Mark> keys;  // maps: keys seen so far
+    bool expect_value;                       // maps: the next node is a value
+    std::string path;                        // dotted key path of this container
+    std::string key;                         // maps: the current key
+    size_t items;                            // sequences: items seen so far
+  };
+  // The key path of a node starting at the current position.
+  std::string child_path() const {
+    if (m_stack.empty()) return "";
+    const Container& c = m_stack.back();
+    if (!c.is_map) return fmt::format("{}[{}]", c.path, c.items);
+    return c.path.empty() ? c.key : c.path + "." + c.key;
+  }
+  // A list or map starting at the current position.
+  void start(const YAML::Mark& mark, bool is_map) {
+    if (key_position()) bad_key(mark, is_map ? "a map" : "a list");
+    const std::string path = child_path();
+    node(nullptr);
+    m_stack.push_back(Container{is_map, {}, false, path, "", 0});
+  }
+  bool key_position() const {
+    return !m_stack.empty() && m_stack.back().is_map && !m_stack.back().expect_value;
+  }
+  SourceLoc loc(const YAML::Mark& m) const { return SourceLoc{m_file, m.line + 1, m.column + 1}; }
+  void bad_key(const YAML::Mark& mark, const char* what) {
+    m_diag.error(loc(mark), "", fmt::format("a mapping key must be a plain name, not {}", what));
+  }
+  // One node (a scalar, or null, an alias or the start of a collection) at the current position;
+  // a non-scalar key was reported by the caller.
+  void node(const std::string* scalar, const YAML::Mark& mark = YAML::Mark()) {
+    if (m_stack.empty()) return;
+    Container& c = m_stack.back();
+    if (!c.is_map) {
+      ++c.items;
+      return;
+    }
+    if (c.expect_value) {
+      c.expect_value = false;
+      return;
+    }
+    c.expect_value = true;
+    c.key = scalar ? *scalar : "?";
+    if (!scalar) return;
+    auto [it, fresh] = c.keys.emplace(*scalar, mark);
+    if (!fresh) {
+      m_diag.error(loc(mark), child_path(),
+                   fmt::format("duplicate key (first at line {}); a key may occur once per map",
+                               it->second.line + 1));
+    }
+  }
+  std::string m_file;
+  Diagnostics& m_diag;
+  std::vector<Container> m_stack;
+};
 
 }  // namespace
 
@@ -299,22 +392,30 @@ void Params::finish() {
   m_diag->throw_if_any();
 }
 
-ConfigFile ConfigFile::load(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw UserError(fmt::format("{}: error: cannot open file", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse(ss.str(), path);
+UserError yaml_error(const std::string& file, const YAML::Exception& e) {
+  const bool syntax = dynamic_cast<const YAML::ParserException*>(&e) != nullptr;
+  const std::string what = syntax ? "YAML syntax: " + e.msg : "unexpected YAML structure: " + e.msg;
+  if (e.mark.is_null()) return UserError(fmt::format("{}: error: {}", file, what));
+  return UserError(
+      fmt::format("{}:{}:{}: error: {}", file, e.mark.line + 1, e.mark.column + 1, what));
 }
+
+ConfigFile ConfigFile::load(const std::string& path) { return parse(read_input_file(path), path); }
 
 ConfigFile ConfigFile::parse(const std::string& text, const std::string& name) {
   ConfigFile c;
   c.m_file = name;
   try {
     c.m_root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw UserError(fmt::format("{}:{}:{}: error: YAML syntax: {}", name, e.mark.line + 1,
-                                e.mark.column + 1, e.msg));
+    // The keys of the first document (the one Load returned), from the parse events.
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    Diagnostics diag;
+    KeyChecker checker(name, diag);
+    parser.HandleNextDocument(checker);
+    diag.throw_if_any();
+  } catch (const YAML::Exception& e) {
+    throw yaml_error(name, e);
   }
   return c;
 }

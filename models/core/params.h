@@ -112,10 +112,27 @@ class Params {
   friend class ConfigFile;
 };
 
+// A yaml-cpp exception (syntax error, or a node used as what it is not) as a UserError located in
+// `file`: "file:line:col: error: YAML syntax: ..." / "...: unexpected YAML structure: ...".
+UserError yaml_error(const std::string& file, const YAML::Exception& e);
+
+// Runs `fn` (a parser of a document from `file`) so that no yaml-cpp exception escapes it: the
+// configuration boundary turns them into located UserErrors (yaml_error).
+template <class F>
+auto with_yaml_errors(const std::string& file, F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const YAML::Exception& e) {
+    throw yaml_error(file, e);
+  }
+}
+
 // A YAML document from a file, with command-line overrides applied before validation.
 class ConfigFile {
  public:
-  // Missing file or YAML syntax error -> UserError "file:line:col: error: ...".
+  // An unreadable file (input_file.h), a YAML syntax error, a mapping key that is not a plain
+  // scalar (a list, map, alias or empty key) or a key repeated in one map (both lines named) ->
+  // UserError "file:line:col: error: ...", every key problem of the document at once.
   static ConfigFile load(const std::string& path);
   static ConfigFile parse(const std::string& text, const std::string& name);
   // Applies "a.b.c=value" (from `-p`, index 1-based): creates intermediate maps, replaces the

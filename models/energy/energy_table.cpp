@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
-#include <fstream>
+#include <cstdlib>
 #include <map>
-#include <sstream>
 
 #include "models/core/hash.h"
+#include "models/core/input_file.h"
 #include "models/core/params.h"
 
 namespace lbsim {
@@ -27,11 +28,16 @@ class Formula {
     double value = 0;
     std::string name;
     std::vector<std::unique_ptr<Node>> kids;
+    int height = 1;  // levels of the tree below and including this node
   };
   struct ParseError {
     size_t pos;
     std::string msg;
   };
+  // Deepest nesting of parentheses, function calls, unary minus and ^, and the deepest tree
+  // (every binary operator adds a level): a formula is a short expression, and the parser,
+  // evaluator and destructor recurse once per level.
+  static constexpr int kMaxDepth = 100;
   explicit Formula(const std::string& text) : m_text(text) {
     m_root = expr();
     skip();
@@ -55,14 +61,34 @@ class Formula {
     }
     return false;
   }
-  static P bin(char op, P a, P b) {
+  // Counts one level of parser recursion for the lifetime of the guard.
+  struct Nesting {
+    explicit Nesting(Formula& f) : m_f(f) {
+      if (++m_f.m_nesting > kMaxDepth) throw too_deep(m_f.m_pos);
+    }
+    ~Nesting() { --m_f.m_nesting; }
+    Formula& m_f;
+  };
+  static ParseError too_deep(size_t pos) {
+    return ParseError{pos, fmt::format("formula nests deeper than {} levels (parentheses, "
+                                       "functions, operators)",
+                                       kMaxDepth)};
+  }
+  // A node over its children, within the depth limit.
+  P node(P n) const {
+    for (const auto& k : n->kids) n->height = std::max(n->height, k->height + 1);
+    if (n->height > kMaxDepth) throw too_deep(m_pos);
+    return n;
+  }
+  P bin(char op, P a, P b) const {
     P n = std::make_unique<Node>();
     n->op = op;
     n->kids.push_back(std::move(a));
     n->kids.push_back(std::move(b));
-    return n;
+    return node(std::move(n));
   }
   P expr() {
+    Nesting guard(*this);
     P a = term();
     for (;;) {
       if (eat('+'))
@@ -86,13 +112,17 @@ class Formula {
   }
   P unary() {
     if (eat('-')) {
+      Nesting guard(*this);
       P n = std::make_unique<Node>();
       n->op = 'u';
       n->kids.push_back(unary());
-      return n;
+      return node(std::move(n));
     }
     P a = primary();
-    if (eat('^')) return bin('^', std::move(a), unary());
+    if (eat('^')) {
+      Nesting guard(*this);
+      return bin('^', std::move(a), unary());
+    }
     return a;
   }
   P primary() {
@@ -106,13 +136,13 @@ class Formula {
     const char c = m_text[m_pos];
     P n = std::make_unique<Node>();
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
-      size_t used = 0;
-      try {
-        n->value = std::stod(m_text.substr(m_pos), &used);
-      } catch (const std::exception&) {
-        throw ParseError{m_pos, "bad number"};
-      }
-      m_pos += used;
+      // strtod on the text in place (a copy of the rest per number would be quadratic).
+      const char* start = m_text.c_str() + m_pos;
+      char* end = nullptr;
+      errno = 0;
+      n->value = std::strtod(start, &end);
+      if (end == start || errno == ERANGE) throw ParseError{m_pos, "bad number"};
+      m_pos += static_cast<size_t>(end - start);
       return n;
     }
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
@@ -137,7 +167,7 @@ class Formula {
         n->kids.push_back(expr());
       }
       if (!eat(')')) throw ParseError{m_pos, "expected ')'"};
-      return n;
+      return node(std::move(n));
     }
     throw ParseError{m_pos, std::string("unexpected '") + c + "'"};
   }
@@ -180,6 +210,7 @@ class Formula {
   }
   std::string m_text;
   size_t m_pos = 0;
+  int m_nesting = 0;
   P m_root;
 };
 
@@ -231,18 +262,14 @@ bool split_key(const std::string& key, std::string& name,
 
 EnergyTable EnergyTable::load(const std::string& path, const std::vector<std::string>& overrides,
                               const std::string& origin) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(fmt::format("{}: error: cannot open file", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path, overrides, origin);
+  return parse(read_input_file(path), path, overrides, origin);
 }
 
 EnergyTable EnergyTable::parse(const std::string& text, const std::string& name,
                                const std::vector<std::string>& overrides,
                                const std::string& origin) {
   ConfigFile f = ConfigFile::parse(text, name);
-  EnergyTable t = from_config(f, overrides, origin);
+  EnergyTable t = with_yaml_errors(name, [&] { return from_config(f, overrides, origin); });
   t.m_hash = fnv1a_hex(text);
   return t;
 }

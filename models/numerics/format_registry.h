@@ -12,7 +12,10 @@
 
 namespace lbsim {
 
-// pattern is a full-match ECMAScript regex; capture group i fills option params[i].
+// pattern matches a whole spec name: letters, digits and '_' match themselves, "[0-9]+" matches a
+// run of digits (greedy: what follows it must not start with a digit), and parenthesised group i
+// fills option params[i] with the text it matched (e.g. "mls_m([0-9]+)e([0-9]+)"). A pattern
+// outside this grammar is a std::logic_error at registration.
 bool register_format_alias(const std::string& pattern, const std::string& type,
                            std::vector<std::string> params, const std::string& example);
 

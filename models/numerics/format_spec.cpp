@@ -3,8 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
-#include <regex>
+#include <stdexcept>
 
 #include "models/core/catalog.h"
 #include "models/core/error.h"
@@ -14,8 +15,78 @@ namespace lbsim {
 
 namespace {
 
+// A spec-name pattern (format_registry.h): literal characters, and capture groups "(...)" that
+// hold literal characters or "[0-9]+" (a run of digits). Matching is a single left-to-right scan
+// (no backtracking, no recursion), so any user text is safe to match.
+struct PatternPart {
+  enum Kind { kLiteral, kDigits, kOpen, kClose } kind;
+  char c = 0;  // kLiteral
+};
+
+std::vector<PatternPart> compile_pattern(const std::string& pattern) {
+  std::vector<PatternPart> parts;
+  bool open = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (pattern.compare(i, 6, "[0-9]+") == 0) {
+      parts.push_back({PatternPart::kDigits});
+      i += 5;
+    } else if (c == '(' || c == ')') {
+      if (open == (c == '('))
+        throw std::logic_error("format alias pattern '" + pattern + "': unbalanced parentheses");
+      open = c == '(';
+      parts.push_back({open ? PatternPart::kOpen : PatternPart::kClose});
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+      parts.push_back({PatternPart::kLiteral, c});
+    } else {
+      throw std::logic_error("format alias pattern '" + pattern + "': unsupported character '" +
+                             std::string(1, c) + "'");
+    }
+  }
+  if (open) throw std::logic_error("format alias pattern '" + pattern + "': unclosed group");
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    // A digit run is greedy: the part after it must not be able to start with a digit.
+    size_t j = i + 1;
+    while (j < parts.size() && parts[j].kind == PatternPart::kClose) ++j;
+    if (parts[i].kind == PatternPart::kDigits && j < parts.size() &&
+        (parts[j].kind == PatternPart::kDigits ||
+         (parts[j].kind == PatternPart::kLiteral &&
+          std::isdigit(static_cast<unsigned char>(parts[j].c)))))
+      throw std::logic_error("format alias pattern '" + pattern + "': ambiguous digit run");
+  }
+  return parts;
+}
+
+// Whole-name match; fills the captured texts in group order.
+bool match_pattern(const std::vector<PatternPart>& parts, const std::string& name,
+                   std::vector<std::string>& groups) {
+  groups.clear();
+  size_t at = 0, group_start = 0;
+  for (const PatternPart& p : parts) {
+    switch (p.kind) {
+      case PatternPart::kLiteral:
+        if (at >= name.size() || name[at] != p.c) return false;
+        ++at;
+        break;
+      case PatternPart::kDigits: {
+        const size_t start = at;
+        while (at < name.size() && std::isdigit(static_cast<unsigned char>(name[at]))) ++at;
+        if (at == start) return false;
+        break;
+      }
+      case PatternPart::kOpen:
+        group_start = at;
+        break;
+      case PatternPart::kClose:
+        groups.push_back(name.substr(group_start, at - group_start));
+        break;
+    }
+  }
+  return at == name.size();
+}
+
 struct Alias {
-  std::regex re;
+  std::vector<PatternPart> parts;
   std::string pattern, type, example;
   std::vector<std::string> params;
 };
@@ -39,11 +110,11 @@ bool resolve(const std::string& name, std::string& type, std::map<std::string, P
     type = name;
     return true;
   }
+  std::vector<std::string> groups;
   for (const auto& a : aliases()) {
-    std::smatch m;
-    if (std::regex_match(name, m, a.re)) {
+    if (match_pattern(a.parts, name, groups)) {
       type = a.type;
-      for (size_t i = 0; i < a.params.size(); ++i) opts[a.params[i]] = {m[i + 1].str(), where};
+      for (size_t i = 0; i < a.params.size(); ++i) opts[a.params[i]] = {groups[i], where};
       return true;
     }
   }
@@ -74,11 +145,24 @@ FormatPtr build(const std::string& type, std::map<std::string, ParamValue> opts,
 
 bool register_format_alias(const std::string& pattern, const std::string& type,
                            std::vector<std::string> params, const std::string& example) {
-  aliases().push_back({std::regex(pattern), pattern, type, example, std::move(params)});
+  std::vector<PatternPart> parts = compile_pattern(pattern);
+  const auto groups = std::count_if(parts.begin(), parts.end(), [](const PatternPart& p) {
+    return p.kind == PatternPart::kOpen;
+  });
+  if (static_cast<size_t>(groups) != params.size())
+    throw std::logic_error("format alias pattern '" + pattern + "': one group per parameter");
+  aliases().push_back({std::move(parts), pattern, type, example, std::move(params)});
   return true;
 }
 
 FormatPtr make_format(const std::string& spec, const SourceLoc& where) {
+  if (spec.size() > kMaxFormatSpecChars) {
+    Diagnostics d;
+    d.error(where, "",
+            fmt::format("the number-format spec has {} characters; at most {} are accepted",
+                        spec.size(), kMaxFormatSpecChars));
+    d.throw_if_any();
+  }
   std::string name = spec, rest;
   auto colon = spec.find(':');
   if (colon != std::string::npos) {

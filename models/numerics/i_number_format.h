@@ -140,7 +140,9 @@ using FormatPtr = std::shared_ptr<const INumberFormat>;
 // Creates a format from a spec string: a registered name or an alias ("fp8_e4m3", "int8", "dfp8",
 // "int4_sawb", "luq_fp4", "mls_m1e2", "mls_m4e2"), optionally followed by options:
 // "mls_m1e2:rounding=stochastic,group_exp_bits=6". `where` names the origin for messages.
-// Throws UserError listing the valid names (with "did you mean") or every bad option.
+// Throws UserError listing the valid names (with "did you mean") or every bad option, or when the
+// spec is longer than kMaxFormatSpecChars.
+constexpr size_t kMaxFormatSpecChars = 1024;
 FormatPtr make_format(const std::string& spec, const SourceLoc& where);
 // Same from a YAML scalar (a spec string) or map ({type: mls, m: 1, e: 2, rounding: nearest});
 // errors carry file:line:col of the offending key. key_path is the node's dotted path.

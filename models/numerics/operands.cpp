@@ -89,8 +89,8 @@ OwnedGemm prepare_gemm_operands(const GemmCall& c) {
 
 OwnedGemm prepare_gemm(const GemmCall& c) {
   OwnedGemm g = prepare_gemm_operands(c);
-  g.p = lower_gemm(*g.a, *g.b);
-  return g;
+  return own_gemm(std::move(g.a), std::move(g.b), lower_gemm,
+                  fmt::format("error: gemm {} {} x {} {}", c.a.name, c.a.what, c.b.name, c.b.what));
 }
 
 OwnedConv prepare_conv(const ConvCall& c) {

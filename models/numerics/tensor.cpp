@@ -7,7 +7,10 @@ namespace lbsim {
 Tensor read_npy_tensor(const std::string& path) { return read_npy_tensor(path, NpyReadOptions{}); }
 
 Tensor read_npy_tensor(const std::string& path, const NpyReadOptions& options) {
-  NpyArray a = read_npy(path, options);
+  return npy_tensor(read_npy(path, options));
+}
+
+Tensor npy_tensor(const NpyArray& a) {
   Tensor t;
   t.shape = a.shape;
   t.data.resize(a.values.size());

@@ -48,5 +48,7 @@ struct NpyReadOptions;
 // exactly), as the quantizers expect. Errors as read_npy.
 Tensor read_npy_tensor(const std::string& path);
 Tensor read_npy_tensor(const std::string& path, const NpyReadOptions& options);
+struct NpyArray;
+Tensor npy_tensor(const NpyArray& a);  // the conversion alone
 
 }  // namespace lbsim

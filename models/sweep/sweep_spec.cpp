@@ -5,11 +5,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "models/core/input_file.h"
 #include "models/core/params.h"
 
 namespace lbsim {
@@ -65,7 +65,8 @@ std::vector<std::string> placeholders(const std::string& text, bool* bad) {
 
 class SweepParser {
  public:
-  SweepParser(const std::string& path) : m_file(path) {
+  SweepParser(const std::string& path, int64_t max_points)
+      : m_file(path), m_max_points(max_points) {
     m_dir = std::filesystem::path(path).parent_path();
   }
 
@@ -408,11 +409,11 @@ class SweepParser {
       if (a.dim >= 0) dim_size[static_cast<size_t>(a.dim)] = a.values.size();
     double total = 1;
     for (size_t n : dim_size) total *= static_cast<double>(n);
-    if (total > static_cast<double>(kMaxSweepPoints))
+    if (total > static_cast<double>(m_max_points))
       throw UserError(
           fmt::format("{}: error: the sweep has {:.0f} points before exclusions; at "
                       "most {} are allowed",
-                      m_file, total, kMaxSweepPoints));
+                      m_file, total, m_max_points));
     std::vector<size_t> at(static_cast<size_t>(m_dims), 0);
     const auto n_total = static_cast<int64_t>(total);
     for (int64_t k = 0; k < n_total; ++k) {
@@ -473,6 +474,7 @@ class SweepParser {
   }
 
   std::string m_file;
+  int64_t m_max_points;
   std::filesystem::path m_dir;
   std::shared_ptr<Diagnostics> m_diag;
   std::vector<Axis> m_axes;
@@ -488,16 +490,10 @@ std::string SweepPoint::label() const {
   return out.empty() ? "(base)" : out;
 }
 
-SweepSpec parse_sweep(const std::string& text, const std::string& path) {
-  return SweepParser(path).parse(text);
+SweepSpec parse_sweep(const std::string& text, const std::string& path, int64_t max_points) {
+  return with_yaml_errors(path, [&] { return SweepParser(path, max_points).parse(text); });
 }
 
-SweepSpec load_sweep(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw UserError(fmt::format("{}: error: cannot open the sweep file", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_sweep(ss.str(), path);
-}
+SweepSpec load_sweep(const std::string& path) { return parse_sweep(read_input_file(path), path); }
 
 }  // namespace lbsim

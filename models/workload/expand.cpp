@@ -37,6 +37,8 @@
 // for softmax_cross_entropy with rows = batch unless the layer gives rows. Op names: "gemm"
 // (matmul dgrad: "gemm_da", "gemm_db"), "col2im", "sgd_momentum", "<kind>_fwd" / "<kind>_bwd" for
 // activations, "maxpool_fwd", "avgpool_bwd", "adaptive_avgpool_fwd", ..., "add_fwd" / "add_bwd".
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <initializer_list>
 #include <numeric>
@@ -76,6 +78,19 @@ VectorKind parse_vector_kind(const std::string& s) {
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i] == s) return static_cast<VectorKind>(i);
   throw std::logic_error("parse_vector_kind: unknown vector kind '" + s + "'");
+}
+
+std::string name_problem(const std::string& text) {
+  if (text.empty()) return "must not be empty";
+  if (text.size() > kMaxNameChars)
+    return fmt::format("is {} characters long; at most {} are accepted", text.size(),
+                       kMaxNameChars);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f)
+      return fmt::format("contains the control character 0x{:02x} at position {}", c, i + 1);
+  }
+  return "";
 }
 
 const char* layer_type_name(LayerType t) {

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <stdexcept>
 
 #include "models/core/error.h"
+#include "models/core/input_file.h"
 #include "models/workload/scalesim_csv.h"
 #include "models/workload/trace_io.h"
 #include "models/workload/zoo.h"
@@ -41,8 +43,7 @@ int64_t rebatch(const std::string& path, const LayerSpec& l, const char* key, in
   return out;
 }
 
-ResolvedWorkload from_trace(const std::string& path, int64_t batch) {
-  LoadedTrace t = read_trace(path);
+ResolvedWorkload from_trace(const std::string& path, LoadedTrace t, int64_t batch) {
   ResolvedWorkload r;
   r.source = WorkloadSource::kTrace;
   r.shapes_chain = t.shapes_chain;
@@ -84,21 +85,28 @@ ResolvedWorkload from_trace(const std::string& path, int64_t batch) {
 
 }  // namespace
 
+ResolvedWorkload resolve_workload_text(const std::string& text, const std::string& spec,
+                                       int64_t batch) {
+  if (is_trace_path(spec)) return from_trace(spec, parse_trace(text, spec), batch);
+  if (lower_extension(spec) != ".csv")
+    throw std::logic_error("resolve_workload_text: '" + spec + "' is not a workload file name");
+  ResolvedWorkload r;
+  r.source = WorkloadSource::kScaleSimCsv;
+  r.shapes_chain = false;
+  r.workload = import_scalesim_csv_text(text, spec, batch > 0 ? batch : 1);
+  try {
+    expand_workload(r.workload);
+  } catch (const UserError& e) {
+    throw UserError(fmt::format("{}: error: {}", spec, e.what()));
+  }
+  return r;
+}
+
 ResolvedWorkload resolve_workload_spec(const std::string& spec, int64_t batch) {
   const std::string ext = lower_extension(spec);
-  if (is_trace_path(spec)) return from_trace(spec, batch);
+  if (is_trace_path(spec) || ext == ".csv")
+    return resolve_workload_text(read_input_file(spec), spec, batch);
   ResolvedWorkload r;
-  if (ext == ".csv") {
-    r.source = WorkloadSource::kScaleSimCsv;
-    r.shapes_chain = false;
-    r.workload = import_scalesim_csv(spec, batch > 0 ? batch : 1);
-    try {
-      expand_workload(r.workload);
-    } catch (const UserError& e) {
-      throw UserError(fmt::format("{}: error: {}", spec, e.what()));
-    }
-    return r;
-  }
   const std::vector<std::string> names = zoo_names();
   if (std::find(names.begin(), names.end(), spec) != names.end()) {
     r.source = WorkloadSource::kZoo;

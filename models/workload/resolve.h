@@ -36,5 +36,9 @@ struct ResolvedWorkload {
 
 ResolvedWorkload resolve_workload_spec(const std::string& spec, int64_t batch);
 Workload resolve_workload(const std::string& spec, int64_t batch);  // ...spec(spec, batch).workload
+// A trace or SCALE-Sim file spec (by its extension) resolved from the file's text, as
+// resolve_workload_spec() does after reading it.
+ResolvedWorkload resolve_workload_text(const std::string& text, const std::string& spec,
+                                       int64_t batch);
 
 }  // namespace lbsim

@@ -6,13 +6,12 @@
 #include <cctype>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <system_error>
 #include <vector>
 
 #include "models/core/error.h"
+#include "models/core/input_file.h"
 
 namespace lbsim {
 
@@ -307,6 +306,9 @@ Workload import_scalesim_csv_text(const std::string& text, const std::string& di
     if (name.empty()) {
       diag.error(loc, key, fmt::format("{}: missing value", cols[kName].display));
       name_ok = false;
+    } else if (const std::string problem = name_problem(name); !problem.empty()) {
+      diag.error(loc, "row", fmt::format("{}: {}", cols[kName].display, problem));
+      name_ok = false;
     } else {
       auto [it, inserted] = seen.emplace(name, line.number);
       if (!inserted) {
@@ -379,22 +381,7 @@ Workload import_scalesim_csv_text(const std::string& text, const std::string& di
 }
 
 Workload import_scalesim_csv(const std::string& path, int64_t batch) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    Diagnostics diag;
-    diag.error(SourceLoc{path, 0, 0}, "",
-               std::filesystem::exists(path, ec)
-                   ? "cannot read the SCALE-Sim topology: not a regular file"
-                   : "cannot read the SCALE-Sim topology: no such file");
-    diag.throw_if_any();
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.is_open() || in.bad()) {
-    Diagnostics diag;
-    diag.error(SourceLoc{path, 0, 0}, "", "cannot read the SCALE-Sim topology file");
-    diag.throw_if_any();
-  }
+  const std::string text = read_input_file(path);
   return import_scalesim_csv_text(text, path, batch);
 }
 

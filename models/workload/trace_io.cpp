@@ -10,13 +10,13 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
 #include <utility>
 
 #include "models/core/error.h"
+#include "models/core/input_file.h"
 #include "models/core/output.h"
 #include "models/core/params.h"
 #include "models/numerics/i_number_format.h"
@@ -208,6 +208,20 @@ std::string read_string(Params& p, const std::string& key, bool required, const 
   return v;
 }
 
+// A layer or op name (name_problem(): no control characters, bounded length).
+std::string read_name(Params& p, const std::string& key, bool required, const std::string& def,
+                      const std::string& meaning) {
+  std::string v = read_string(p, key, required, def, meaning);
+  if (p.has(key) && !v.empty()) {
+    const std::string problem = name_problem(v);
+    if (!problem.empty()) {
+      p.error(key, problem);
+      return def;
+    }
+  }
+  return v;
+}
+
 bool read_choice(Params& p, const std::string& key, const std::vector<std::string>& choices,
                  const std::string& meaning, std::string& out) {
   size_t before = p.diagnostics()->count();
@@ -235,7 +249,7 @@ bool read_op(Params& op_p, bool training, OpMatcher& matcher, Op& op) {
     op.k = read_int(op_p, "k", true, 1, 1, "GEMM reduction length (K)");
     const Op* matched = matcher.gemm(op.phase, op.m, op.n, op.k);
     Op d = op_defaults(matched, op.phase, op.kind);
-    op.name = read_string(op_p, "name", false, d.name, "name of the op");
+    op.name = read_name(op_p, "name", false, d.name, "name of the op");
     op.groups = read_int(op_p, "groups", false, d.groups, 1, "independent GEMMs of m x n x k");
     op.samples = read_int(op_p, "samples", false, d.samples, 1, "repetitions (LUQ SMP samples)");
     std::string a = op_p.get_choice("a_role", role_name(d.a_role), kRoleNames, "role of operand A");
@@ -251,7 +265,7 @@ bool read_op(Params& op_p, bool training, OpMatcher& matcher, Op& op) {
       }
     }
   } else {
-    op.name = read_string(op_p, "name", true, "", "name of the vector op (e.g. sgd_momentum)");
+    op.name = read_name(op_p, "name", true, "", "name of the vector op (e.g. sgd_momentum)");
     op.elements = read_int(op_p, "elements", true, 1, 1, "elements processed");
     const Op* matched = matcher.vector(op.phase, op.name);
     Op d = op_defaults(matched, op.phase, op.kind);
@@ -336,7 +350,7 @@ void read_layer_fields(Params& lp, LayerSpec& l) {
       l.rows = read_int(lp, "rows", true, 1, 1, "rows = batch * tokens");
       break;
     case LayerType::kActivation:
-      l.kind = read_string(lp, "kind", true, "", "activation function (relu, gelu, ...)");
+      l.kind = read_name(lp, "kind", true, "", "activation function (relu, gelu, ...)");
       l.elements = read_int(lp, "elements", true, 1, 1, "elements per sample");
       break;
     case LayerType::kAdd:
@@ -553,11 +567,32 @@ void chain_problems(
   }
 }
 
-LoadedTrace read_trace(const std::string& path) {
+namespace {
+
+LoadedTrace parse_trace_file(const ConfigFile& cf);
+
+void check_trace_extension(const std::string& path) {
   if (!is_trace_path(path))
     throw UserError(fmt::format(
         "{}: error: unknown trace file extension; expected .yaml, .yml or .json", path));
-  ConfigFile cf = ConfigFile::load(path);
+}
+
+}  // namespace
+
+LoadedTrace read_trace(const std::string& path) {
+  check_trace_extension(path);
+  return parse_trace(read_input_file(path), path);
+}
+
+LoadedTrace parse_trace(const std::string& text, const std::string& path) {
+  check_trace_extension(path);
+  return with_yaml_errors(path, [&] { return parse_trace_file(ConfigFile::parse(text, path)); });
+}
+
+namespace {
+
+LoadedTrace parse_trace_file(const ConfigFile& cf) {
+  const std::string& path = cf.file();
   Params root = cf.root("trace");
   auto diag = root.diagnostics();
   const fs::path trace_dir = fs::path(path).parent_path();
@@ -593,7 +628,7 @@ LoadedTrace read_trace(const std::string& path) {
     const std::string layer_path = fmt::format("layers[{}]", i);
     const size_t errors_before = diag->count();
     LayerSpec l;
-    l.name = read_string(lp, "name", true, "", "layer name (unique)");
+    l.name = read_name(lp, "name", true, "", "layer name (unique)");
     if (!l.name.empty()) {
       auto it = names.find(l.name);
       if (it != names.end()) {
@@ -658,6 +693,8 @@ LoadedTrace read_trace(const std::string& path) {
   root.finish();
   return out;
 }
+
+}  // namespace
 
 Workload load_trace(const std::string& path) { return read_trace(path).workload; }
 

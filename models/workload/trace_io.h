@@ -54,6 +54,9 @@ struct LoadedTrace {
 // Reads and validates a trace file (format by extension, case-insensitive). LayerSpec::tensors
 // holds absolute, lexically normal paths of the .npy files. Throws UserError (see above).
 LoadedTrace read_trace(const std::string& path);
+// The same from the file's text; `path` gives the format (extension), the directory tensor paths
+// are relative to, and the name in messages.
+LoadedTrace parse_trace(const std::string& text, const std::string& path);
 Workload load_trace(const std::string& path);  // read_trace(path).workload
 
 struct TraceWriteOptions {

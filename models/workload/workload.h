@@ -80,6 +80,12 @@ enum class LayerType {
   kSoftmaxCrossEntropy,
   kEmbedding
 };
+// "" when `text` can name a layer or an op (and so a layers.csv field and a message fragment):
+// non-empty, at most kMaxNameChars characters, no control characters (a newline or tab would
+// break the one-record-per-line CSV files and the one-line messages); else the problem.
+constexpr size_t kMaxNameChars = 256;
+std::string name_problem(const std::string& text);
+
 const char* layer_type_name(LayerType t);  // "conv2d", "linear", "matmul", "pool", "batch_norm",
                                            // "layer_norm", "activation", "add",
                                            // "softmax_cross_entropy", "embedding"

@@ -6,13 +6,12 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "models/core/error.h"
+#include "models/core/input_file.h"
 #include "models/sweep/sweep_spec.h"
 #include "sim/cli/cli.h"
 #include "sim/top/sweep.h"
@@ -28,14 +27,6 @@ struct SweepArgs {
   std::string emit_slurm, partition, time = "01:00:00";
   int64_t shards = 0, cpus_per_task = 2;
 };
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw UserError(fmt::format("{}: error: cannot open the sweep file", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // "K/N" -> (K, N); UserError naming the flag otherwise.
 std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
@@ -86,7 +77,7 @@ void print_outcome(const std::string& what, const SweepOutcome& r, const std::st
 }
 
 void cmd_sweep(const SweepArgs& a) {
-  const std::string text = read_text(a.file);
+  const std::string text = read_input_file(a.file);
   const SweepSpec spec = parse_sweep(text, a.file);
   if (!a.emit_slurm.empty()) {
     if (a.shards < 1) throw UserError("error: --emit-slurm needs --shards N (N >= 1)");

@@ -21,7 +21,15 @@
 namespace lbsim {
 
 RunOutcome run_once(RunRequest request, const EnergyTable& table) {
-  SimPlan plan = plan_simulation(request.arch, request.workload);  // user errors: before SystemC
+  // User errors come before SystemC; they name the workload the layer is from.
+  SimPlan plan = [&] {
+    try {
+      return plan_simulation(request.arch, request.workload);
+    } catch (const UserError& e) {
+      if (request.workload_spec.empty()) throw;
+      throw UserError(fmt::format("{}: error: {}", request.workload_spec, e.what()));
+    }
+  }();
   RunOutcome out;
   out.actions = count_actions(plan, request.arch);
   out.energy = cost_actions(out.actions, table);

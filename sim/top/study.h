@@ -63,6 +63,7 @@ struct Study {
 // Reads and validates a study file (declared keys: an unknown or misspelt key is a
 // file:line:col error with "did you mean", like every lbsim YAML).
 Study load_study(const std::string& path);
+Study parse_study(const std::string& text, const std::string& path);  // path: for messages
 
 struct StudyReport {
   std::string markdown;

@@ -9,16 +9,15 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
+#include "models/core/input_file.h"
 #include "models/core/output.h"
 #include "models/core/progress.h"
 #include "models/energy/energy_table.h"
@@ -36,14 +35,6 @@ using json = nlohmann::ordered_json;
 constexpr const char* kManifest = "sweep.json";
 constexpr const char* kResults = "results.jsonl";
 constexpr const char* kResultsCsv = "results.csv";
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw UserError(fmt::format("{}: error: cannot open", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // What one point runs, resolved in the parent before anything runs.
 struct PointPlan {
@@ -131,7 +122,7 @@ std::map<std::string, double> record_metrics(const nlohmann::json& w) {
 std::vector<std::string> read_records(const fs::path& path, bool truncate_partial) {
   std::vector<std::string> lines;
   if (!fs::exists(path)) return lines;
-  const std::string text = read_bytes(path.string());
+  const std::string text = read_input_file(path.string());
   size_t at = 0, complete = 0;
   while (at < text.size()) {
     const size_t nl = text.find('\n', at);
@@ -305,9 +296,10 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
     }
     labels.push_back(w.label);
     workload_identity += fmt::format("workload {} batch {} label {}\n", w.spec, w.batch, w.label);
-    if (fs::is_regular_file(w.spec)) workload_identity += read_bytes(w.spec) + "\n";
+    if (fs::is_regular_file(w.spec)) workload_identity += read_input_file(w.spec) + "\n";
   }
-  const std::string arch_text = spec.arch.empty() ? default_arch_yaml() : read_bytes(spec.arch);
+  const std::string arch_text =
+      spec.arch.empty() ? default_arch_yaml() : read_input_file(spec.arch);
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<EnergyTable>> tables;
   std::map<std::string, std::string> table_texts;
   std::vector<PointPlan> plans;
@@ -329,7 +321,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
                                                         ? EnergyTable::builtin(tov)
                                                         : EnergyTable::load(p.energy_table, tov));
         if (!p.energy_table.empty() && !table_texts.count(p.energy_table))
-          table_texts[p.energy_table] = read_bytes(p.energy_table);
+          table_texts[p.energy_table] = read_input_file(p.energy_table);
       }
       plan.table = tables[key].get();
     } catch (const UserError& e) {
@@ -367,7 +359,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
           fmt::format("{}: error: holds a sweep already ({}); use --resume to continue "
                       "it, or another --out",
                       o.out_dir, kResults));
-    const std::string old_text = read_bytes((dir / kManifest).string());
+    const std::string old_text = read_input_file((dir / kManifest).string());
     const nlohmann::json old = nlohmann::json::parse(old_text, nullptr, false);
     if (old.is_discarded() || !old.contains("sweep_hash"))
       throw UserError(fmt::format("{}: error: not a sweep manifest", (dir / kManifest).string()));
@@ -554,7 +546,7 @@ SweepOutcome merge_sweeps(const std::vector<std::string>& dirs, const std::strin
   SweepOutcome outcome;
   for (const std::string& d : dirs) {
     const fs::path m = fs::path(d) / kManifest;
-    const nlohmann::json man = nlohmann::json::parse(read_bytes(m.string()), nullptr, false);
+    const nlohmann::json man = nlohmann::json::parse(read_input_file(m.string()), nullptr, false);
     if (man.is_discarded() || man.value("format", "") != "lbsim-sweep")
       throw UserError(fmt::format("{}: error: not a sweep manifest", m.string()));
     if (first.is_null()) first = man;

@@ -85,4 +85,13 @@ expect_user_error "(6, 10)" out.npy gemm --format int8 --a a_int.npy --b a_int.n
 expect_user_error "cannot share a MAC array" out.npy gemm --format-a fp8_e4m3 --format-b int8 --a a.npy --b b.npy --out out.npy
 expect_user_error "needs --input-hw" out.npy conv --phase dgrad --format fp32 --e ce.npy --w cw.npy --out out.npy
 expect_user_error "role" out.npy quantize --format int8 --in x.npy --out out.npy --role bias
+# Fuzz regressions: a directory given as .npy (was an std::ios failure abort), a spec of tens of
+# thousands of digits (was a std::regex stack overflow), a GEMM error naming its inputs.
+mkdir dir.npy
+expect_user_error "dir.npy: error: cannot open file: is a directory, not a file" out.npy \
+  quantize --format int8 --in dir.npy --out out.npy
+expect_user_error "<cmdline --format>: error: the number-format spec has 40004 characters; at most 1024" \
+  out.npy quantize --format "int$(head -c 40000 /dev/zero | tr '\0' 9)8" --in x.npy --out out.npy
+expect_user_error "error: gemm --a a_int.npy x --b a_int.npy: GEMM shape mismatch" out.npy \
+  gemm --format int8 --a a_int.npy --b a_int.npy --out out.npy
 echo "all numerics CLI tests passed"

@@ -130,6 +130,29 @@ expect_user_error "^--energy-node: error: node: node 22 nm has no entry in scali
 expect_user_error "^--energy-node: error: node: node 5 nm has no entry" badrun run --energy-node 5 --out badrun
 mkdir empty
 expect_user_error "empty/actions.csv: error: cannot open" e2 report empty --out e2
+# A run directory whose files were edited or replaced is validated like any other input (fuzz
+# regressions: nlohmann type_error aborts, a directory read as a file).
+cp -r r1 edited
+$PY - <<'PY'
+import json
+j = json.load(open("edited/stats.json"))
+j["run"]["pe_array"]["rows"] = "abc"
+json.dump(j, open("edited/stats.json", "w"))
+PY
+rm -f edited/report.json
+expect_user_error "edited/stats.json: error: run.pe_array.rows: expected an integer in \[1, 1048576\], got \"abc\"" \
+  eo report edited --out eo
+$PY - <<'PY'
+import json
+j = json.load(open("edited/stats.json"))
+j["run"]["pe_array"] = [1, 2]
+json.dump(j, open("edited/stats.json", "w"))
+PY
+expect_user_error "edited/stats.json: error: run.pe_array: expected an object, got \[1,2\]" \
+  eo report edited --out eo
+rm -rf dir_run && mkdir -p dir_run/actions.csv
+expect_user_error "dir_run/actions.csv: error: cannot open file: is a directory, not a file" \
+  dro report dir_run --out dro
 # run with a bad table writes nothing.
 expect_user_error "actions.fp_addd: unknown action" badrun/stats.json \
   run --energy unknown.yaml --out badrun

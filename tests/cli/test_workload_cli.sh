@@ -125,6 +125,20 @@ expect_user_error "a trace is written as .yaml, .yml or .json" x.txt \
 expect_user_error "a trace is written as .yaml, .yml or .json" x.csv \
   workload import-scalesim "$DATA/scalesim/alexnet_first.csv" --out x.csv
 expect_user_error "cannot open" x.yaml workload show missing.yaml --out x.yaml
+# Fuzz regressions: names that would break layers.csv are rejected where they enter; duplicate
+# keys name both lines; a directory is not a trace.
+printf 'schema_version: 1\nnetwork: n\nbatch: 2\ninput: [8]\nlayers:\n  - {name: "r\\nx", type: activation, kind: relu, elements: 8}\n' >newline.yaml
+expect_user_error "newline.yaml:6:12: error: layers\[0\].name: contains the control character 0x0a" \
+  x.yaml workload show newline.yaml --out x.yaml
+printf 'Layer name, M, N, K,\nfc\t1, 4, 4, 4,\n' >tab.csv
+expect_user_error "tab.csv:2: error: row: Layer Name: contains the control character 0x09" \
+  x.yaml workload show tab.csv --out x.yaml
+printf 'schema_version: 1\nnetwork: n\nbatch: 2\nbatch: 4\n' >dup.yaml
+expect_user_error "dup.yaml:4:1: error: batch: duplicate key (first at line 3)" x.yaml \
+  workload show dup.yaml --out x.yaml
+mkdir dir.yaml
+expect_user_error "dir.yaml: error: cannot open file: is a directory, not a file" x.yaml \
+  workload show dir.yaml --out x.yaml
 expect_user_error "--out" x.yaml workload import-scalesim "$DATA/scalesim/alexnet_first.csv"
 expect_user_error "batch" x.yaml workload show resnet20 --batch 0 --out x.yaml
 expect_user_error "cannot write" nodir/x.yaml workload show resnet20 --out nodir/x.yaml

@@ -180,6 +180,25 @@ TEST_CASE("selector entries win over generic ones; formulas use action parameter
   CHECK(eval_formula("-a * (b - 1) / 2", {{"a", 3}, {"b", 5}}) == Approx(-6));
 }
 
+TEST_CASE("formulas: nesting is bounded, not a stack overflow (fuzz regressions)",
+          "[energy][fuzz]") {
+  // 100 levels are accepted; deeper parentheses, unary minus chains, exponent chains and long
+  // sums are a clear error at the character where the limit was passed.
+  CHECK(eval_formula(std::string(99, '(') + "2" + std::string(99, ')'), {}) == Approx(2));
+  const std::string too_deep = "nests deeper than 100 levels";
+  CHECK_THROWS_WITH(eval_formula(std::string(100000, '(') + "1" + std::string(100000, ')'), {}),
+                    Catch::Contains("error at character 101: formula " + too_deep));
+  CHECK_THROWS_WITH(eval_formula(std::string(100000, '-') + "1", {}), Catch::Contains(too_deep));
+  CHECK_THROWS_WITH(eval_formula("2" + std::string(50000, '^') + "2", {}),
+                    Catch::Contains("error"));
+  std::string sum = "1";
+  for (int i = 0; i < 200000; ++i) sum += "+1";
+  CHECK_THROWS_WITH(eval_formula(sum, {}), Catch::Contains(too_deep));
+  std::string short_sum = "1";
+  for (int i = 0; i < 98; ++i) short_sum += "+1";
+  CHECK(eval_formula(short_sum, {}) == Approx(99));
+}
+
 TEST_CASE("table errors carry file:line:col", "[energy]") {
   const std::string head =
       "schema_version: 1\nnode: 45\nscaling:\n  source: s\n  nodes: {45: {logic: 1, sram: "

@@ -66,6 +66,26 @@ bool contains(const std::string& s, const std::string& part) {
 
 // ---- int<n> ---------------------------------------------------------------------------------
 
+TEST_CASE("format specs: alias names are matched without std::regex (fuzz regressions)",
+          "[int][format][fuzz]") {
+  // std::regex recursed once per character and overflowed the stack on tens of thousands of
+  // digits (from --format, -p or YAML). Now: a length limit, and a linear alias matcher.
+  const std::string digits(50000, '9');
+  CHECK_THROWS_WITH(fmt_of("int" + digits),
+                    "<cmdline>: error: the number-format spec has 50003 characters; at most 1024 "
+                    "are accepted");
+  CHECK_THROWS_WITH(fmt_of("mls_m1e2:rounding=" + digits),
+                    Catch::Contains("at most 1024 are accepted"));
+  // Within the limit: the alias matches and the option is range-checked.
+  CHECK_THROWS_WITH(fmt_of("int" + std::string(1000, '9')),
+                    Catch::StartsWith("<cmdline>: error: bits: '999"));
+  CHECK(fmt_of("int8")->info().name == "int8");
+  CHECK(fmt_of("mls_m4e2")->describe() == fmt_of("mls:m=4,e=2")->describe());
+  for (const std::string bad :
+       {"intx", "int8x", "mls_m1e", "mls_me2", "mls_m1e2e", "dfpx", "mxfp4x", "mxfp", "9int"})
+    CHECK_THROWS_WITH(fmt_of(bad), Catch::Contains("unknown number format '" + bad + "'"));
+}
+
 TEST_CASE("int8 per-tensor: hand-derived scale and codes", "[int]") {
   FormatPtr f = fmt_of("int8");
   const FormatInfo& fi = f->info();

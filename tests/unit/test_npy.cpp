@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -112,7 +113,12 @@ TEST_CASE("malformed npy files give one clear error naming the file", "[npy]") {
     CHECK(error_of(p).find("Fortran-order arrays are not supported") != std::string::npos);
   }
   SECTION("missing file") {
-    CHECK(error_of("no_such_file.npy") == "no_such_file.npy: error: cannot open file");
+    CHECK(error_of("no_such_file.npy") ==
+          "no_such_file.npy: error: cannot open file: no such file");
+  }
+  SECTION("a directory (was an std::ios failure abort)") {
+    const std::string dir = std::filesystem::temp_directory_path().string();
+    CHECK(error_of(dir) == dir + ": error: cannot open file: is a directory, not a file");
   }
   SECTION("trailing bytes") {
     write_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", bytes_of(d, 16));

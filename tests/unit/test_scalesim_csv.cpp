@@ -336,9 +336,12 @@ TEST_CASE("scalesim: bad batch and unreadable file", "[scalesim]") {
         "t.csv: error: batch: must be >= 1, got 0");
   const std::string missing = data_path("no_such_topology.csv");
   CHECK_THROWS_WITH(import_scalesim_csv(missing, 1),
-                    missing + ": error: cannot read the SCALE-Sim topology: no such file");
+                    missing + ": error: cannot open file: no such file");
   CHECK_THROWS_WITH(import_scalesim_csv(std::string(LBSIM_TEST_DATA) + "/scalesim", 1),
-                    Catch::Contains("not a regular file"));
+                    Catch::Contains("is a directory, not a file"));
+  // A layer name with a control character would break layers.csv (fuzz regression).
+  CHECK(error_of("Layer name, M, N, K,\nfc\x01, 4, 4, 4,\n", 1) ==
+        "t.csv:2: error: row: Layer Name: contains the control character 0x01 at position 3");
 }
 
 TEST_CASE("scalesim: expanded GEMMs use the imported shapes", "[scalesim]") {

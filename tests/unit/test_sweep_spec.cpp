@@ -111,6 +111,21 @@ TEST_CASE("sweep: every mistake is a file:line:col error") {
       Catch::Contains("w.yaml:1:12: error: workloads") && Catch::Contains("at least one workload"));
 }
 
+TEST_CASE("sweep: duplicate keys, complex keys and a lowered point cap (fuzz regressions)") {
+  CHECK_THAT(error_of("axes: {pe_array.rows: [1, 2], pe_array.rows: [4]}\n"),
+             Catch::Contains("dir/s.yaml:3:31: error: axes.pe_array.rows: duplicate key (first "
+                             "at line 3)"));
+  CHECK_THAT(error_of("axes: {? [pe_array.rows]: [1, 2]}\n"),
+             Catch::Contains("dir/s.yaml:3:10: error: a mapping key must be a plain name"));
+  const std::string four =
+      "schema_version: 1\nworkloads: [{workload: resnet20}]\n"
+      "axes: {pe_array.rows: [1, 2], pe_array.cols: [1, 2]}\n";
+  CHECK(parse_sweep(four, "f.yaml", 4).points.size() == 4);
+  CHECK_THROWS_WITH(parse_sweep(four, "f.yaml", 3),
+                    "f.yaml: error: the sweep has 4 points before exclusions; at most 3 are "
+                    "allowed");
+}
+
 TEST_CASE("sweep: fnv1a_hex is the 64-bit FNV-1a") {
   CHECK(fnv1a_hex("") == "cbf29ce484222325");
   CHECK(fnv1a_hex("a") == "af63dc4c8601ec8c");

@@ -404,11 +404,16 @@ TEST_CASE("trace: every error of a file is reported at once, sorted by position"
 }
 
 TEST_CASE("trace: file-level errors", "[trace]") {
-  CHECK(error_of("nowhere/t.yaml") == "nowhere/t.yaml: error: cannot open file");
+  CHECK(error_of("nowhere/t.yaml") == "nowhere/t.yaml: error: cannot open file: no such file");
   CHECK(error_of(trace_path("small.txt")) ==
         trace_path("small.txt") +
             ": error: unknown trace file extension; expected .yaml, .yml or .json");
   TempDir dir;
+  // A directory named like a trace used to read as an empty document ("schema_version: missing").
+  fs::create_directory(dir.file("d.yaml"));
+  CHECK(error_of(dir.file("d.yaml")) ==
+        dir.file("d.yaml") + ": error: cannot open file: is a directory, not a file");
+  fs::remove(dir.file("d.yaml"));
   const Workload w = zoo_workload("resnet20", 2);
   CHECK_THROWS_WITH(
       write_trace(w, dir.file("t.txt")),
@@ -416,6 +421,39 @@ TEST_CASE("trace: file-level errors", "[trace]") {
   // An unwritable place: an error, and no file (nor temporary file) left behind.
   CHECK_THROWS_AS(write_trace(w, dir.file("missing_dir/t.yaml")), UserError);
   CHECK(fs::is_empty(dir.path));
+}
+
+TEST_CASE("trace: names, duplicate and complex keys (fuzz regressions)", "[trace][fuzz]") {
+  const std::string head = "schema_version: 1\nnetwork: n\nbatch: 2\ninput: [8]\nlayers:\n";
+  auto parse_error = [](const std::string& text, const std::string& name) {
+    try {
+      parse_trace(text, name);
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  // A layer name with a newline used to be accepted here and rejected when layers.csv was read.
+  CHECK(parse_error(head + "  - {name: \"a\\nb\", type: linear, in_features: 8, out_features: 4, "
+                           "rows: 2}\n",
+                    "t.yaml") ==
+        "t.yaml:6:12: error: layers[0].name: contains the control character 0x0a at position 2");
+  CHECK(parse_error(head + "  - {name: \"r\\tx\", type: activation, kind: relu, elements: 8}\n",
+                    "t.yaml") ==
+        "t.yaml:6:12: error: layers[0].name: contains the control character 0x09 at position 2");
+  CHECK(parse_error(head + "  - {name: r, type: activation, kind: \"re\\u0001lu\", elements: 8}\n",
+                    "t.yaml") ==
+        "t.yaml:6:39: error: layers[0].kind: contains the control character 0x01 at position 3");
+  CHECK(parse_error(head + "  - {name: " + std::string(300, 'x') +
+                        ", type: activation, kind: relu, elements: 8}\n",
+                    "t.yaml") ==
+        "t.yaml:6:12: error: layers[0].name: is 300 characters long; at most 256 are accepted");
+  // The same in JSON, whose duplicate keys yaml-cpp also keeps.
+  CHECK(parse_error("{\"schema_version\": 1, \"batch\": 2, \"batch\": 3}", "t.json") ==
+        "t.json:1:35: error: batch: duplicate key (first at line 1); a key may occur once per map");
+  CHECK(parse_error(head + "  - {name: r, type: activation, kind: relu, elements: 8}\n? [x]\n: 1\n",
+                    "t.yaml") ==
+        "t.yaml:7:3: error: a mapping key must be a plain name, not a list");
 }
 
 TEST_CASE("trace: shapes_chain", "[trace]") {
