@@ -38,6 +38,7 @@ struct ReportArgs {
   int64_t node = 0;
   std::string run_dir;
   std::string out;
+  bool allow_missing_costs = false;
   reports::TrainingOptions training;  // whole-training estimate in the reports (reports/report.h)
 };
 
@@ -49,6 +50,9 @@ void cmd_report(const ReportArgs& a) {
 
   const std::filesystem::path dir(a.run_dir);
   const std::filesystem::path actions_path = dir / "actions.csv";
+  const std::vector<NamedPath> inputs = {{"RUN_DIR/actions.csv", actions_path},
+                                         {"--energy", a.energy}};
+  if (!a.out.empty()) check_aliasing(inputs, {{"--out", a.out}});
   std::ifstream in(actions_path, std::ios::binary);
   if (!in)
     throw UserError(fmt::format("{}: error: cannot open (is {} the output directory of lbsim run?)",
@@ -56,7 +60,7 @@ void cmd_report(const ReportArgs& a) {
   std::stringstream ss;
   ss << in.rdbuf();
   const std::vector<OpActions> ops = parse_actions_csv(ss.str(), actions_path.string());
-  const EnergyReport report = cost_actions(ops, table);
+  const EnergyReport report = cost_actions(ops, table, a.allow_missing_costs);
   const std::string text = energy_csv(report), actions_text = energy_actions_csv(report);
   // The reports (report.json/.md/.html) are regenerated when energy.csv is the run's own: with
   // --out elsewhere they would disagree with RUN_DIR/energy.csv, so they are left alone.
@@ -75,7 +79,8 @@ void cmd_report(const ReportArgs& a) {
   out_actions.replace_filename(out.stem().string() + "_actions.csv");
   // energy.csv, its per-action rows and the regenerated reports: together or not at all.
   OutputSet files;
-  files.add(out, text);
+  for (const NamedPath& in : inputs) files.add_input(in.path, in.what);
+  files.add(out, text, a.out.empty() ? "" : "--out");
   files.add(out_actions, actions_text);
   if (regenerate) reports::add_reports(a.run_dir, report_files, &files);
   files.commit();
@@ -95,6 +100,9 @@ void add_report_command(CLI::App& app) {
   c->add_option("--energy-node", args->node,
                 "Technology node in nm for the energy table (one of its scaling.nodes)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  c->add_flag("--allow-missing-costs", args->allow_missing_costs,
+              "Cost the actions the table has entries for and list the others as uncosted "
+              "(default: an action without a cost is an error)");
   c->add_option("--out", args->out,
                 "Output file for energy.csv (default: RUN_DIR/energy.csv); the per-action rows go "
                 "next to it as <stem>_actions.csv");

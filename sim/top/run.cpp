@@ -24,7 +24,7 @@ RunOutcome run_once(RunRequest request, const EnergyTable& table) {
   SimPlan plan = plan_simulation(request.arch, request.workload);  // user errors: before SystemC
   RunOutcome out;
   out.actions = count_actions(plan, request.arch);
-  out.energy = cost_actions(out.actions, table);
+  out.energy = cost_actions(out.actions, table, request.allow_missing_costs);
   out.sim = simulate(request.arch, request.workload, std::move(plan), request.sim);
   out.request = std::move(request);
   return out;
@@ -38,6 +38,7 @@ std::string run_stats_json(const RunOutcome& run, const EnergyTable& table) {
   info.energy_file = table.file();
   info.energy_node = table.node();
   info.energy_hash = table.text_hash();
+  info.allow_missing_costs = run.request.allow_missing_costs;
   return stats_json(run.request.arch, run.request.workload, info, run.sim);
 }
 
