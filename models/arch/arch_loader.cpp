@@ -4,7 +4,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -26,6 +25,14 @@ const std::vector<std::string> kWordBits = {"8", "16", "32", "64", "128", "256",
 constexpr int64_t kMaxKib = int64_t{1} << 20;    // 1 GiB
 constexpr int64_t kMaxBytes = int64_t{1} << 30;  // 1 GiB
 constexpr int64_t kMaxTile = int64_t{1} << 30;
+// Physical ranges of the rates (arch_configs/README.md): clocks from 1 MHz (slow embedded
+// parts) to 10 GHz; DRAM from 0.1 GB/s (a narrow LPDDR channel at a low rate) to 100 TB/s (well
+// above stacked HBM); per-cycle bandwidth likewise from 0.01 to 10^6 bytes. Below these the run
+// would be dominated by a transfer of years of simulated time; the simulator's own time range is
+// checked again before it runs (sim/top/simulate.h).
+constexpr double kMinClockMhz = 1, kMaxClockMhz = 10000;
+constexpr double kMinGbps = 0.1, kMaxGbps = 100000;
+constexpr double kMinBytesPerCycle = 0.01, kMaxBytesPerCycle = 1000000;
 
 // Inserts "key_path: " after the "error: " of every line of a message that a nested parser
 // produced without it (format spec strings are parsed without knowing where they sit).
@@ -76,9 +83,9 @@ class ArchParser {
                              "architecture name used in reports");
     if (!root.has("name")) a.name = stem;
     if (a.name.empty()) root.error("name", "must not be empty");
-    a.clock_mhz = get_positive(root, "clock_mhz", 1000, 10000,
-                               "clock of the PE array and buffers in MHz; DRAM figures given in ns "
-                               "and GB/s are converted to cycles of this clock");
+    a.clock_mhz = root.get_double("clock_mhz", 1000, kMinClockMhz, kMaxClockMhz,
+                                  "clock of the PE array and buffers in MHz; DRAM figures given in "
+                                  "ns and GB/s are converted to cycles of this clock");
 
     Params pe =
         root.child("pe_array", "the PE array", "the MAC array: family, shape, dataflow", true);
@@ -316,10 +323,10 @@ class ArchParser {
     out.type = d.get_choice("type", "ddr4", {"ddr4", "lpddr4", "hbm2"},
                             "DRAM technology (selects the energy per bit)");
     const bool gbps_given = d.has("bandwidth_gbps"), bpc_given = d.has("bandwidth_bytes_per_cycle");
-    double gbps = get_positive(d, "bandwidth_gbps", 25.6, 100000,
+    double gbps = d.get_double("bandwidth_gbps", 25.6, kMinGbps, kMaxGbps,
                                "peak bandwidth in GB/s (10^9 bytes/s); bytes per cycle = "
                                "bandwidth_gbps * 1000 / clock_mhz");
-    double bpc = get_positive(d, "bandwidth_bytes_per_cycle", 0, 1000000,
+    double bpc = d.get_double("bandwidth_bytes_per_cycle", 0, kMinBytesPerCycle, kMaxBytesPerCycle,
                               "peak bandwidth in bytes per clock_mhz cycle (instead of "
                               "bandwidth_gbps; default: from 25.6 GB/s)");
     note_default(d, "bandwidth_bytes_per_cycle", "-");
@@ -348,26 +355,6 @@ class ArchParser {
       out.burst_bytes = 64;
     }
     done(d);
-  }
-
-  // A number in (0, hi]: Params::get_double only knows closed ranges.
-  static double get_positive(Params& p, const std::string& key, double def, double hi,
-                             const std::string& meaning) {
-    std::string allowed = fmt::format("number in (0, {}]", hi);
-    std::string text = p.get_string(key, fmt::format("{}", def), allowed, meaning);
-    if (!p.has(key)) return def;
-    errno = 0;
-    char* end = nullptr;
-    double x = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || errno != 0) {
-      p.error(key, fmt::format("'{}' is not a number; allowed: {}", text, allowed));
-      return def;
-    }
-    if (!(x > 0 && x <= hi)) {
-      p.error(key, fmt::format("{} is outside (0, {}]", text, hi));
-      return def;
-    }
-    return x;
   }
 
   // Describe mode: starts the doc group of the map p (groups list in the order maps are opened).

@@ -13,16 +13,80 @@ namespace lbsim {
 
 namespace {
 std::filesystem::path temp_of(const std::filesystem::path& p) { return p.string() + kTempSuffix; }
+
+// Absolute first: weakly_canonical leaves a relative path with no existing prefix as it is.
+std::filesystem::path canonical_of(const std::filesystem::path& p) {
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(p, ec).lexically_normal();
+  if (ec) return p.lexically_normal();
+  std::filesystem::path c = std::filesystem::weakly_canonical(abs, ec);
+  return ec ? abs : c.lexically_normal();
+}
+
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  if (canonical_of(a) == canonical_of(b)) return true;
+  std::error_code ec;
+  return std::filesystem::equivalent(a, b, ec) && !ec;  // hard links (false when one is missing)
+}
+
+// True when `p` lies inside directory `dir` (after canonicalisation).
+bool inside(const std::filesystem::path& p, const std::filesystem::path& dir) {
+  const std::filesystem::path cp = canonical_of(p), cd = canonical_of(dir);
+  auto d = cd.begin(), q = cp.begin();
+  for (; d != cd.end(); ++d, ++q)
+    if (q == cp.end() || *d != *q) return false;
+  return true;
+}
+
+std::string label(const NamedPath& n) {
+  return n.what.empty() ? "'" + n.path.string() + "'" : n.what;
+}
 }  // namespace
 
-void OutputSet::add(const std::filesystem::path& path, std::string contents) {
+void check_aliasing(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs,
+                    const std::vector<NamedPath>& dirs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].path.empty()) continue;
+    for (size_t j = i + 1; j < outputs.size(); ++j)
+      if (!outputs[j].path.empty() && same_file(outputs[i].path, outputs[j].path))
+        throw UserError(
+            fmt::format("error: {} and {} name the same file {}; give each output its own path",
+                        label(outputs[i]), label(outputs[j]), outputs[j].path.string()));
+    for (const NamedPath& in : inputs)
+      if (!in.path.empty() && same_file(in.path, outputs[i].path))
+        throw UserError(
+            fmt::format("error: output {} and input {} name the same file {}; an "
+                        "output must not overwrite an input, give it another path",
+                        label(outputs[i]), label(in), outputs[i].path.string()));
+  }
+  for (const NamedPath& d : dirs) {
+    if (d.path.empty()) continue;
+    for (const NamedPath& in : inputs)
+      if (!in.path.empty() && inside(in.path, d.path))
+        throw UserError(
+            fmt::format("error: output directory {} ({}) holds input {} ({}); it is "
+                        "replaced as a whole, give it another path",
+                        label(d), d.path.string(), label(in), in.path.string()));
+  }
+}
+
+void OutputSet::add(const std::filesystem::path& path, std::string contents, std::string what) {
   for (size_t i = 0; i < m_paths.size(); ++i)
     if (m_paths[i] == path) {
+      if (!what.empty() && what != m_whats[i])  // two names for one path: a user's collision
+        throw UserError(
+            fmt::format("error: {} and {} name the same file {}; give each output its own path",
+                        m_whats[i], what, path.string()));
       m_files[i] = std::move(contents);
       return;
     }
   m_paths.push_back(path);
+  m_whats.push_back(what.empty() ? "'" + path.string() + "'" : std::move(what));
   m_files.push_back(std::move(contents));
+}
+
+void OutputSet::add_input(const std::filesystem::path& path, std::string what) {
+  m_inputs.push_back({std::move(what), path});
 }
 
 void OutputSet::add_directory(const std::filesystem::path& dir,
@@ -35,7 +99,15 @@ void OutputSet::add_directory(const std::filesystem::path& dir,
   m_dirs.emplace_back(dir, std::move(files));
 }
 
+void OutputSet::check_outputs() const {
+  std::vector<NamedPath> outputs, dirs;
+  for (size_t i = 0; i < m_paths.size(); ++i) outputs.push_back({m_whats[i], m_paths[i]});
+  for (const auto& d : m_dirs) dirs.push_back({"", d.first});
+  check_aliasing(m_inputs, outputs, dirs);
+}
+
 void OutputSet::commit() {
+  check_outputs();
   std::error_code ec;
   const auto cleanup = [&] {
     for (const auto& p : m_paths) std::filesystem::remove(temp_of(p), ec);
@@ -87,6 +159,7 @@ void OutputSet::commit() {
 
 void OutputSet::commit_directory(const std::filesystem::path& dir_in,
                                  const std::function<bool(const std::string&)>& replaceable) {
+  check_outputs();
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path dir = fs::absolute(dir_in, ec).lexically_normal();

@@ -6,6 +6,13 @@
 // output of the set is created or changed. (A rename that fails after others succeeded cannot be
 // undone; renames inside one directory fail only when the directory is removed under us.)
 // Contents are bytes: text or binary (.npy) alike.
+//
+// Aliasing. Before writing anything, commit() refuses (UserError naming both) two outputs that
+// are the same file, an output that is the same file as a declared input (add_input), and an
+// output directory that holds a declared input: "the same file" is decided after
+// canonicalisation (std::filesystem::weakly_canonical: ".", "..", symbolic links) and, for files
+// that exist, by std::filesystem::equivalent (hard links). Commands also call check_aliasing()
+// up front, so that a command whose paths collide fails before it computes anything.
 #pragma once
 
 #include <filesystem>
@@ -16,10 +23,26 @@
 
 namespace lbsim {
 
+// A path a command reads or writes, with what names it to the user (a flag such as "--out", or a
+// description such as "run directory file stats.json").
+struct NamedPath {
+  std::string what;
+  std::filesystem::path path;
+};
+
+// UserError "error: <what 1> and <what 2> name the same file <path>; ..." when two outputs, or an
+// output and an input, are one file, or an output directory (dirs) holds an input. Empty paths
+// are ignored.
+void check_aliasing(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs,
+                    const std::vector<NamedPath>& dirs = {});
+
 class OutputSet {
  public:
-  // Adds a file; a second add() of the same path replaces the first.
-  void add(const std::filesystem::path& path, std::string contents);
+  // Adds a file (`what` names it in errors; default: the path); a second add() of the same path
+  // replaces the first.
+  void add(const std::filesystem::path& path, std::string contents, std::string what = "");
+  // Declares a file the command read: commit() refuses to overwrite it (header comment).
+  void add_input(const std::filesystem::path& path, std::string what);
   // Adds a directory written as a whole: commit() writes `files` (name -> bytes) into
   // "<dir>.tmp-lbsim/" with the other temporaries, then replaces `dir` by it, so nothing of an
   // earlier dir survives; an empty list removes dir.
@@ -38,8 +61,11 @@ class OutputSet {
   const std::vector<std::filesystem::path>& paths() const { return m_paths; }
 
  private:
+  void check_outputs() const;  // check_aliasing of the declared inputs and the outputs
   std::vector<std::filesystem::path> m_paths;
+  std::vector<std::string> m_whats;
   std::vector<std::string> m_files;
+  std::vector<NamedPath> m_inputs;
   std::vector<std::pair<std::filesystem::path, std::vector<std::pair<std::string, std::string>>>>
       m_dirs;
 };

@@ -237,7 +237,8 @@ int64_t Params::req_int(const std::string& key, int64_t lo, int64_t hi,
 
 double Params::get_double(const std::string& key, double def, double lo, double hi,
                           const std::string& meaning) {
-  std::string allowed = fmt::format("number in [{}, {}]", lo, hi);
+  // %.15g: ranges read as written in the docs (1000000, not 1e+06).
+  std::string allowed = fmt::format("number in [{:.15g}, {:.15g}]", lo, hi);
   const ParamValue* v = lookup(key, fmt::format("{}", def), allowed, meaning);
   if (!v) return def;
   errno = 0;
@@ -248,7 +249,7 @@ double Params::get_double(const std::string& key, double def, double lo, double 
     return def;
   }
   if (!(x >= lo && x <= hi)) {
-    error(key, fmt::format("{} is outside [{}, {}]", v->text, lo, hi));
+    error(key, fmt::format("{} is outside [{:.15g}, {:.15g}]", v->text, lo, hi));
     return def;
   }
   return x;

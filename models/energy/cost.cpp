@@ -5,9 +5,12 @@
 #include <map>
 #include <utility>
 
+#include "models/core/error.h"
+
 namespace lbsim {
 
-EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& table) {
+EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& table,
+                          bool allow_missing) {
   EnergyReport r;
   for (const OpActions& o : ops) {
     for (const ActionCount& a : o.actions) {
@@ -23,6 +26,17 @@ EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& 
       }
       r.rows.push_back(std::move(row));
     }
+  }
+  if (!allow_missing && !r.uncosted.empty()) {
+    std::string list;
+    for (const auto& [action, count] : r.uncosted)
+      list += fmt::format("\n  {} x {}", action, count);
+    throw UserError(fmt::format(
+        "{}: error: the energy table has no cost for {} action(s) of this run (the total would "
+        "leave them out):{}\nadd entries for them, or pass --allow-missing-costs to cost the rest "
+        "and list these as uncosted",
+        table.name().empty() ? table.file() : table.file() + " (" + table.name() + ")",
+        r.uncosted.size(), list));
   }
   return r;
 }

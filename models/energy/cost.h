@@ -2,9 +2,11 @@
 // (models/energy/energy_table.h), applied after the run (DESIGN.md §5).
 //
 // One row per (op, action): its component (action_component()), count and pJ = count x the
-// table's per-action energy at the table's node. An action the table does not cost is "uncosted":
-// its row keeps the count with an empty pJ field and it is listed in EnergyReport::uncosted; it
-// adds nothing to any total.
+// table's per-action energy at the table's node. An action the table does not cost is "uncosted".
+// By default that is a UserError naming every uncosted action (with its count) and the table: a
+// silently smaller total is worse than no total. With allow_missing (the CLI's
+// --allow-missing-costs) its row keeps the count with an empty pJ field and it is listed in
+// EnergyReport::uncosted; it adds nothing to any total.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +34,8 @@ struct EnergyReport {
   std::map<std::string, int64_t> uncosted;  // action text -> total count
 };
 
-EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& table);
+EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& table,
+                          bool allow_missing = false);
 
 // energy.csv (tidy, for pandas): header "layer,phase,component,pj", one row per (layer, phase,
 // component) with costed actions, pj summed over the layer's ops and actions in that phase (9

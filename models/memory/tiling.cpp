@@ -485,8 +485,15 @@ TilePlan Planner::plan() {
   plan.tiles_m = counts.m;
   plan.tiles_n = counts.n;
   plan.tiles_k = counts.k;
-  plan.tiles_per_group = m_nr * m_nc * m_nt;
+  plan.tiles_per_group = checked_mul(checked_mul(m_nr, m_nc), m_nt);
   plan.tiles = checked_mul(plan.tiles_per_group, m_p.groups);
+  if (plan.tiles > kMaxTilesPerGemm)
+    throw UserError(fmt::format(
+        "GEMM {} x {} x {} (x {} groups): its tiling needs {} tiles ({} x {} x {} per group), more "
+        "than the limit of {} tiles per GEMM; give the array larger buffers or simulate a smaller "
+        "workload",
+        m_p.m, m_p.n, m_p.k, m_p.groups, plan.tiles, counts.m, counts.n, counts.k,
+        kMaxTilesPerGemm));
   plan.splits_time = m_nt > 1;
   plan.overridden = m_overridden;
   plan.ifmap_block_bytes = a_bytes(m_s);
@@ -494,8 +501,16 @@ TilePlan Planner::plan() {
   plan.ofmap_block_bytes = o_bytes(m_s);
 
   // Loop order: column tiles, row tiles, T-chunks. Within one (column, row) tile pair the
-  // middle T-chunks are identical, so each pair yields at most three records.
+  // middle T-chunks are identical, so each pair yields at most three records. With one T-chunk
+  // the middle row tiles of a column are identical too (neither first nor last, full size), so
+  // they go in as one run.
   for (int64_t ic = 0; ic < m_nc; ++ic) {
+    if (m_nt == 1 && m_nr > 3) {
+      emit(plan, make_tile(ic, 0, 0), 1);
+      emit(plan, make_tile(ic, 1, 0), m_nr - 2);
+      emit(plan, make_tile(ic, m_nr - 1, 0), 1);
+      continue;
+    }
     for (int64_t ir = 0; ir < m_nr; ++ir) {
       emit(plan, make_tile(ic, ir, 0), 1);
       if (m_nt > 2) emit(plan, make_tile(ic, ir, 1), m_nt - 2);

@@ -75,6 +75,12 @@
 // Element sizes are bits per element as doubles (e.g. 4-bit MLS elements plus amortised group
 // scale bits: 4.25); they are rounded to the nearest 1/65536 bit. All byte counts are int64 and
 // exact; anything that would overflow int64 is a UserError.
+//
+// Size limit. A plan of more than kMaxTilesPerGemm tiles (tiles per group x groups) is a
+// UserError naming the count and the limit, raised once the tile size is chosen and before any
+// tile is built: the timing model moves every tile as events, so such a GEMM could not be
+// simulated in useful time anyway. Building the plan costs O(row tiles x column tiles) when the
+// reduction is cut into several T-chunks, and O(column tiles) otherwise.
 #pragma once
 
 #include <cstdint>
@@ -84,6 +90,8 @@
 #include "models/mac/systolic.h"
 
 namespace lbsim {
+
+constexpr int64_t kMaxTilesPerGemm = int64_t{1} << 24;  // 16,777,216 tiles per GEMM
 
 struct BufferSpec {
   int64_t capacity_bytes = 0;

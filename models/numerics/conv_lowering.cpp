@@ -286,6 +286,20 @@ GemmProblem lower_conv_sampled(ConvPhase phase, const QTensor& first, const QTen
 
 int64_t conv_k_segments(ConvPhase phase, const ConvGeometry& geo, const GroupMap& first,
                         const GroupMap& second, DgradLowering dgrad, int64_t sample) {
+  // wgrad reduces over (n, ho, wo). When the error (second operand, never padded) has one group
+  // per sample along n, every sample boundary cuts a segment in every column, the scan restarts
+  // there as at k = 0, and each sample's groups repeat sample 0's structure (groups depend on n
+  // only through the group index): the count is exactly n times one sample's, so the cost does
+  // not grow with the batch.
+  if (phase == ConvPhase::kWgrad && geo.n > 1 && second.block.size() == 4 && second.block[0] == 1 &&
+      first.block.size() == 4) {
+    ConvGeometry one = geo;
+    one.n = 1;
+    GroupMap f1 = first, s1 = second;
+    f1.shape[0] = f1.block[0] = 1;
+    s1.shape[0] = 1;
+    return geo.n * conv_k_segments(phase, one, f1, s1, dgrad, sample);
+  }
   const ConvOperandMap ix(phase, geo, dgrad);
   auto pick = [sample](int64_t extent) {
     std::vector<int64_t> v;

@@ -101,6 +101,8 @@ Tensor conv_output(ConvPhase phase, const GemmResult& result, const ConvGeometry
 // element mapping and segment_k(), on every row and column when M and N are at most
 // `sample` and otherwise on `sample` evenly spaced rows and columns (first and last included).
 // Exact for groups that do not depend on the row or column (per tensor, per channel, MLS (n,c)).
+// wgrad with one error group per sample along n (MLS (n,c)) counts one sample and multiplies by
+// n (exact, see the .cpp): the cost is O(K' x sample) with K' = Ho Wo, whatever the batch.
 int64_t conv_k_segments(ConvPhase phase, const ConvGeometry& geo, const GroupMap& first,
                         const GroupMap& second, DgradLowering dgrad = DgradLowering::kIm2col,
                         int64_t sample = 16);

@@ -90,6 +90,13 @@ void require_gemm_operands(const QTensor& a, const QTensor& b) {
     throw UserError("GEMM shape mismatch: A " + shape_str(a.shape) + " x B " + shape_str(b.shape) +
                     ": A has K = " + std::to_string(a.shape[1]) +
                     " columns but B has K = " + std::to_string(b.shape[0]) + " rows");
+  for (const QTensor* q : {&a, &b})
+    for (int64_t d : q->shape)
+      if (d < 1)
+        throw UserError(
+            "GEMM operands must have M, K, N >= 1 (an empty product has no defined "
+            "result); got A " +
+            shape_str(a.shape) + " and B " + shape_str(b.shape));
 }
 
 GemmProblem lower_gemm(const QTensor& a, const QTensor& b) {

@@ -128,7 +128,8 @@ struct GemmResult {
 enum class MacFamily { kFloat, kFixed };
 MacFamily mac_family(const FormatInfo& a, const FormatInfo& b);
 
-// A (M x K) and B (K x N) rank-2 tensors -> problem. Throws UserError on shape mismatch.
+// A (M x K) and B (K x N) rank-2 tensors -> problem. Throws UserError on shape mismatch and on an
+// empty dimension (M, K or N = 0: lbsim defines no empty GEMM).
 GemmProblem lower_gemm(const QTensor& a, const QTensor& b);
 // lower_gemm's shape checks alone.
 void require_gemm_operands(const QTensor& a, const QTensor& b);

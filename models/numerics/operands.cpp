@@ -56,12 +56,25 @@ nlohmann::json scales_json(const QTensor& q) {
 
 namespace {
 
+// Empty operands are refused before anything is quantized: a GEMM with K = 0 (or M, N = 0) or a
+// conv with an empty tensor has no defined result in lbsim (DESIGN.md §4 defines every output as
+// a sum over at least one product).
+void require_nonempty(const Shape& shape, const std::string& what) {
+  for (int64_t d : shape)
+    if (d < 1)
+      throw UserError(
+          fmt::format("error: {}: shape {} has an empty dimension; GEMM and conv "
+                      "operands need every dimension >= 1",
+                      what, shape_str(shape)));
+}
+
 // The operand as a quantized tensor: the given one, or the fp32 tensor quantized with its own
 // format (else the shared one) for (role, seed, id, axis).
 std::shared_ptr<const QTensor> operand(const OperandSource& s, const FormatPtr& shared,
                                        const std::string& format_flag, Role role, uint64_t seed,
                                        uint64_t id, int axis) {
   if (s.quantized) return s.quantized;
+  require_nonempty(s.tensor->shape, s.what.empty() ? s.name : s.what);
   const FormatPtr& f = s.format ? s.format : shared;
   if (!f)
     throw UserError(

@@ -229,6 +229,11 @@ void plan_gemm(const ArchConfig& arch, const LayerSpec& layer, const Op& op, int
                                 op.m, op.n, op.k, op.groups, op.samples));
   w.macs = checked_mul(checked_mul(checked_mul(op.m, op.n, "macs"), op.k, "macs"),
                        checked_mul(op.groups, op.samples, "macs"), "macs");
+  if (w.macs > kMaxGemmMacs)
+    throw UserError(fmt::format(
+        "GEMM m {} x n {} x k {} (x {} groups x {} samples) = {} MACs, more than the limit of {} "
+        "(2^50) MACs per GEMM op",
+        op.m, op.n, op.k, op.groups, op.samples, w.macs, kMaxGemmMacs));
   const FormatPtr fa = cache.format_for(arch, layer, op.a_role);
   const FormatPtr fb = cache.format_for(arch, layer, op.b_role);
   w.a = cache.cost(fa, op.a_role, op.k);
@@ -397,9 +402,32 @@ SimPlan plan_simulation(const ArchConfig& arch, const Workload& wl) {
       ++plan.vector_ops;
     }
     plan.items += w.items;
+    if (plan.items > kMaxWorkItems)
+      throw UserError(fmt::format(
+          "{}: the run needs {} work items up to this op (tiles, steps and vector chunks), more "
+          "than the limit of {} per run; give the array larger buffers or simulate a smaller "
+          "workload (batch {})",
+          op_label(layer, op), plan.items, kMaxWorkItems, wl.batch));
     plan.ops.push_back(std::move(w));
   }
   return plan;
+}
+
+double serial_cycle_bound(const SimPlan& plan, const ArchConfig& arch) {
+  const double qepc = static_cast<double>(std::max<int64_t>(arch.quant_elements_per_cycle, 1));
+  const double bpc = arch.dram.bytes_per_cycle;
+  const double latency = static_cast<double>(arch.dram.latency_cycles);
+  double bound = 0;
+  for (const OpWork& w : plan.ops) {
+    const double items = static_cast<double>(std::max<int64_t>(w.items, 1));
+    const double bytes = static_cast<double>(w.demand.dram_read_bytes()) +
+                         static_cast<double>(w.demand.dram_write_bytes());
+    bound += static_cast<double>(w.compute_cycles);
+    bound += static_cast<double>(w.quant_elements) / qepc + items;  // ceil per item
+    bound += bytes / bpc + 2 * items * (latency + 1);               // a load and a store per item
+    bound += 4 * items;                                             // hand-offs between stages
+  }
+  return bound;
 }
 
 WorkCursor::WorkCursor(const OpWork& op, int64_t quant_elements_per_cycle)

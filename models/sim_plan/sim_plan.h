@@ -87,6 +87,14 @@ constexpr int64_t kFewTiles = 8;        // ops with fewer tiles than this pipeli
 constexpr int64_t kMaxSteps = 8;        // most steps per tile / fewest chunks per vector op
 constexpr size_t kMaxKeptRuns = 4096;   // longer tile-run lists are re-planned when the op runs
 constexpr double kPsumBits = 32;        // partial sums (fp32 or int32 accumulators)
+// Size limits (checked by plan_simulation before an op is tiled; UserError naming the op, its
+// figure and the limit): MACs per GEMM op (m n k groups samples; 2^50 = 1.1e15, about 400 000
+// ResNet-50 training iterations at batch 32, while one takes 2.6e12) and work items per run
+// (tiles, steps and vector chunks; each is a few kernel events). Tiles per GEMM are limited by
+// the tiling model (kMaxTilesPerGemm, models/memory/tiling.h). These make absurd sizes errors in
+// milliseconds instead of hours of planning or gigabytes of allocation.
+constexpr int64_t kMaxGemmMacs = int64_t{1} << 50;
+constexpr int64_t kMaxWorkItems = int64_t{1} << 26;  // 67,108,864
 
 // What one operand format costs the timing model for one role.
 struct FormatCost {
@@ -163,6 +171,12 @@ struct SimPlan {
   int64_t total_compute_cycles = 0;  // PE array only
   int64_t gemm_ops = 0, vector_ops = 0, tiles = 0, items = 0;
 };
+
+// An upper bound on the cycles the timing model can take for `plan` (either fidelity): every work
+// item's load, compute, quantization and store serialised, each DRAM request charged its latency
+// plus its transfer rounded up, plus one cycle per hand-off. Pipelining only shortens a run, so
+// the simulated end cycle never exceeds it. A double: the bound itself may exceed int64.
+double serial_cycle_bound(const SimPlan& plan, const ArchConfig& arch);
 
 // Plans every op. UserErrors (a buffer too small for the smallest legal tile, a bad per-layer
 // format spec, an impossible mapping override) are prefixed with "layer <name> <phase> <op>: ".

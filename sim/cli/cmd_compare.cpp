@@ -28,6 +28,7 @@ struct CompareArgs {
 };
 
 void cmd_compare(const CompareArgs& a) {
+  check_aliasing({{"the study", a.study}, {"--energy", a.energy}}, {{"--out", a.out}});
   const Study s = load_study(a.study);
   const EnergyTable table = a.energy.empty() ? EnergyTable::builtin() : EnergyTable::load(a.energy);
   const std::string table_name =

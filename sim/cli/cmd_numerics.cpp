@@ -136,17 +136,22 @@ struct QuantizeArgs {
 };
 
 void cmd_quantize(const QuantizeArgs& a) {
+  check_aliasing({{"--in", a.in}},
+                 {{"--out", a.out}, {"--codes", a.codes}, {"--scales", a.scales}});
   FormatPtr f = format_from_flag(a.format, "--format");
   QTensor q = quantize_operand(f, read_npy_tensor(a.in, a.npy), parse_role(a.role), a.seed,
                                a.tensor_id, -1, a.in);
   std::vector<double> v = q.values();
   // Values, codes and scales are written together or not at all.
   OutputSet out;
-  out.add(a.out, a.dtype == "float64"
-                     ? npy_f8_bytes(q.shape, v)
-                     : npy_f4_bytes(q.shape, std::vector<float>(v.begin(), v.end())));
-  if (!a.codes.empty()) out.add(a.codes, npy_codes_bytes(q.shape, q.codes, f->info().code_bits));
-  if (!a.scales.empty()) out.add(a.scales, scales_json(q).dump(2) + "\n");
+  out.add_input(a.in, "--in");
+  out.add(a.out,
+          a.dtype == "float64" ? npy_f8_bytes(q.shape, v)
+                               : npy_f4_bytes(q.shape, std::vector<float>(v.begin(), v.end())),
+          "--out");
+  if (!a.codes.empty())
+    out.add(a.codes, npy_codes_bytes(q.shape, q.codes, f->info().code_bits), "--codes");
+  if (!a.scales.empty()) out.add(a.scales, scales_json(q).dump(2) + "\n", "--scales");
   out.commit();
   std::printf("quantized %s %s as %s (%s): %zu elements, %zu group scale(s), tensor scale %.9g\n",
               a.in.c_str(), shape_str(q.shape).c_str(), f->info().name.c_str(), a.role.c_str(),
@@ -162,6 +167,7 @@ struct GemmArgs {
 };
 
 void cmd_gemm(const GemmArgs& g) {
+  check_aliasing({{"--a", g.a}, {"--b", g.b}}, {{"--out", g.out}});
   GemmCall call;
   call.shared = shared_format(g.format);
   FileOperand a("--a", g.a, own_format(g.format_a, "--format-a"), g.npy);
@@ -195,6 +201,7 @@ struct ConvArgs {
 };
 
 void cmd_conv(const ConvArgs& c) {
+  check_aliasing({{"--x", c.x}, {"--w", c.w}, {"--e", c.e}}, {{"--out", c.out}});
   ConvCall call;
   call.phase = parse_conv_phase(c.phase);
   call.shared = shared_format(c.format);

@@ -37,6 +37,7 @@ struct ReportArgs {
   std::string run_dir;
   std::string out;
   bool in_place = false;
+  bool allow_missing_costs = false;
   reports::TrainingOptions training;  // whole-training estimate in the reports (reports/report.h)
 };
 
@@ -57,7 +58,8 @@ void cmd_report(const ReportArgs& a) {
     throw UserError(fmt::format(
         "error: --out {} is the run directory itself; use --in-place to rewrite it", out));
   OutputSet files;
-  const Recost r = recost_run(a.run_dir, table, a.training, out, files);
+  if (!a.energy.empty()) files.add_input(a.energy, "--energy");
+  const Recost r = recost_run(a.run_dir, table, a.training, a.allow_missing_costs, out, files);
   files.commit_directory(out, is_run_output_name);
   std::printf("lbsim report: %s re-costed with %s (%zu ops)\n", a.run_dir.c_str(),
               table.file().c_str(), r.ops);
@@ -79,6 +81,9 @@ void add_report_command(CLI::App& app) {
   c->add_option("--energy-node", args->node,
                 "Technology node in nm for the energy table (one of its scaling.nodes)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  c->add_flag("--allow-missing-costs", args->allow_missing_costs,
+              "Cost the actions the table has entries for and list the others as uncosted "
+              "(default: an action without a cost is an error)");
   c->add_option("--out", args->out,
                 "Directory for the complete re-costed run (created; RUN_DIR is left alone)");
   c->add_flag("--in-place", args->in_place,

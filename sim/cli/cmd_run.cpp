@@ -70,6 +70,7 @@ struct RunArgs {
   uint64_t seed = 0;                  // cycle mode: seed of the random operands
   std::string energy;                 // energy table YAML ("" = built-in 45 nm)
   int64_t energy_node = 0;            // 0 = the table's own node
+  bool allow_missing_costs = false;   // --allow-missing-costs
   reports::TrainingOptions training;  // whole-training estimate in the reports (reports/report.h)
   bool quiet = false;                 // no progress on stderr
 };
@@ -154,6 +155,10 @@ EnergyTable run_energy_table(const RunArgs& a) {
 }
 
 void cmd_run(const RunArgs& a) {
+  const std::vector<NamedPath> inputs = {{"--arch", a.arch},
+                                         {"--workload", a.workload},
+                                         {"--energy", a.energy},
+                                         {"--fnt-run", a.training.fnt_run}};
   RunRequest req;
   req.arch = run_arch(a);
   const EnergyTable table = run_energy_table(a);
@@ -169,6 +174,7 @@ void cmd_run(const RunArgs& a) {
   };
   req.overrides = a.params;
   req.version = version();
+  req.allow_missing_costs = a.allow_missing_costs;
 
   const auto t0 = std::chrono::steady_clock::now();
   const RunOutcome run = run_once(std::move(req), table);
@@ -177,6 +183,7 @@ void cmd_run(const RunArgs& a) {
 
   const std::filesystem::path out(a.out);
   OutputSet files;
+  for (const NamedPath& in : inputs) files.add_input(in.path, in.what);
   const std::string reports_line = add_run_outputs(run, table, a.training, out.string(), files);
   files.commit_directory(out, is_run_output_name);
   const ArchConfig& arch = run.request.arch;
@@ -221,6 +228,9 @@ void add_run_command(CLI::App& app) {
       ->default_val(0);
   c->add_option("--energy", args->energy,
                 "Energy table YAML (default: the built-in arch_configs/energy/45nm.yaml)");
+  c->add_flag("--allow-missing-costs", args->allow_missing_costs,
+              "Cost the actions the energy table has entries for and list the others as uncosted "
+              "(default: an action without a cost is an error); recorded in stats.json");
   c->add_option("--energy-node", args->energy_node,
                 "Technology node in nm for the energy table (one of its scaling.nodes)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));

@@ -47,6 +47,8 @@ struct VerifyArgs {
 };
 
 void cmd_verify(const VerifyArgs& v) {
+  check_aliasing({{"--arch", v.arch}, {"--workload", v.workload}},
+                 {{"--out DIR/verify.json", std::filesystem::path(v.out) / "verify.json"}});
   ArchConfig arch = load_arch_or_default(v.arch, v.params);
   const int64_t batch = v.batch > 0 ? v.batch : (is_file_spec(v.workload) ? 0 : 1);
   const Workload wl = resolve_workload(v.workload, batch);

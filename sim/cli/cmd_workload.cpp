@@ -11,6 +11,7 @@
 #include <string>
 
 #include "models/core/error.h"
+#include "models/core/output.h"
 #include "models/workload/resolve.h"
 #include "models/workload/scalesim_csv.h"
 #include "models/workload/trace_io.h"
@@ -111,6 +112,7 @@ void cmd_list() {
 }
 
 void cmd_show(const ShowArgs& a) {
+  check_aliasing({{"the workload", a.spec}}, {{"--out", a.out}});
   if (!a.out.empty()) require_trace_path(a.out);
   ResolvedWorkload r = resolve_workload_spec(a.spec, a.batch);
   const std::string text = summary(r);
@@ -125,6 +127,7 @@ void cmd_show(const ShowArgs& a) {
 }
 
 void cmd_import(const ShowArgs& a) {
+  check_aliasing({{"the topology", a.spec}}, {{"--out", a.out}});
   require_trace_path(a.out);
   Workload w = import_scalesim_csv(a.spec, a.batch > 0 ? a.batch : 1);
   try {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
+#include <string>
 #include <systemc>
 #include <utility>
 
@@ -18,9 +19,13 @@ class CycleClock {
       : m_period(sc_core::sc_time(1000.0 / clock_mhz, sc_core::SC_NS)) {
     if (m_period.value() == 0) m_period = sc_core::sc_time::from_value(1);
   }
-  // The sc_time of n cycles (n >= 0).
+  // The sc_time of n cycles (n >= 0); std::overflow_error instead of a wrapped time
+  // (simulate() refuses runs that could get there, so this is a guard, not a user error).
   sc_core::sc_time cycles(int64_t n) const {
-    return sc_core::sc_time::from_value(m_period.value() * static_cast<sc_dt::uint64>(n));
+    sc_dt::uint64 v = 0;
+    if (n < 0 || __builtin_mul_overflow(m_period.value(), static_cast<sc_dt::uint64>(n), &v))
+      throw std::overflow_error("CycleClock: " + std::to_string(n) + " cycles overflow sc_time");
+    return sc_core::sc_time::from_value(v);
   }
   // The current simulation time in cycles.
   int64_t now() const {

@@ -37,7 +37,9 @@ void DmaModule::load_thread() {
     }
     const TileDemand& d = job.item.demand;
     const int64_t bytes = d.dram_read_bytes();
-    if (bytes > 0) m_load_wait += static_cast<uint64_t>(dram->transfer(DramDir::kRead, bytes));
+    if (bytes > 0)
+      m_load_wait +=
+          static_cast<uint64_t>(dram->transfer(IDramIf::kLoadEngine, DramDir::kRead, bytes));
     ifmap->count_write(d.sram_write_ifmap_bytes);
     filter->count_write(d.sram_write_filter_bytes);
     m_ledger.ops[job.op].dram_read_bytes += bytes;
@@ -53,7 +55,9 @@ void DmaModule::store_thread() {
   for (;;) {
     WorkJob job = store_in->read();
     const int64_t bytes = job.item.demand.dram_write_bytes();
-    if (bytes > 0) m_store_wait += static_cast<uint64_t>(dram->transfer(DramDir::kWrite, bytes));
+    if (bytes > 0)
+      m_store_wait +=
+          static_cast<uint64_t>(dram->transfer(IDramIf::kStoreEngine, DramDir::kWrite, bytes));
     m_ledger.ops[job.op].dram_write_bytes += bytes;
     ++m_stores;
     ofmap->release_slot();

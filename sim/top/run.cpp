@@ -32,7 +32,7 @@ RunOutcome run_once(RunRequest request, const EnergyTable& table) {
   }();
   RunOutcome out;
   out.actions = count_actions(plan, request.arch);
-  out.energy = cost_actions(out.actions, table);
+  out.energy = cost_actions(out.actions, table, request.allow_missing_costs);
   out.sim = simulate(request.arch, request.workload, std::move(plan), request.sim);
   out.request = std::move(request);
   return out;
@@ -46,6 +46,7 @@ std::string run_stats_json(const RunOutcome& run, const EnergyTable& table) {
   info.energy_file = table.file();
   info.energy_node = table.node();
   info.energy_hash = table.text_hash();
+  info.allow_missing_costs = run.request.allow_missing_costs;
   return stats_json(run.request.arch, run.request.workload, info, run.sim);
 }
 
@@ -78,14 +79,14 @@ bool is_run_output_name(const std::string& name) {
 }
 
 Recost recost_run(const std::string& run_dir, const EnergyTable& table,
-                  const reports::TrainingOptions& training, const std::string& out_dir,
-                  OutputSet& out) {
+                  const reports::TrainingOptions& training, bool allow_missing_costs,
+                  const std::string& out_dir, OutputSet& out) {
   const std::filesystem::path dir(run_dir), to(out_dir);
   const std::filesystem::path actions_path = dir / "actions.csv";
   const std::string actions_text = reports::read_run_file(actions_path);
   const std::vector<OpActions> ops = parse_actions_csv(actions_text, actions_path.string());
   Recost r;
-  r.energy = cost_actions(ops, table);
+  r.energy = cost_actions(ops, table, allow_missing_costs);
   r.ops = ops.size();
   // stats.json: the run's own, with the energy table it is now costed with.
   const std::filesystem::path stats_path = dir / "stats.json";
@@ -94,8 +95,10 @@ Recost recost_run(const std::string& run_dir, const EnergyTable& table,
       !stats["run"].is_object())
     throw UserError(fmt::format("{}: error: not the stats.json of lbsim run (no \"run\" object)",
                                 stats_path.string()));
-  stats["run"]["energy_table"] = {
-      {"file", table.file()}, {"node", table.node()}, {"hash", table.text_hash()}};
+  stats["run"]["energy_table"] = {{"file", table.file()},
+                                  {"node", table.node()},
+                                  {"hash", table.text_hash()},
+                                  {"allow_missing_costs", allow_missing_costs}};
   const std::string stats_text = stats.dump(2) + "\n";
   reports::check_training_options(training);
   const reports::ReportFiles report_files =

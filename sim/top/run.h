@@ -42,6 +42,10 @@ struct RunRequest {
   SimOptions sim;
   std::vector<std::string> overrides;  // the -p assignments arch was loaded with (provenance)
   std::string version;                 // lbsim version (provenance)
+  // Cost the actions the table has entries for and list the rest as uncosted (--allow-missing-
+  // costs); otherwise an uncosted action is a UserError (models/energy/cost.h). Recorded in
+  // stats.json (run.energy_table.allow_missing_costs).
+  bool allow_missing_costs = false;
 };
 
 struct RunOutcome {
@@ -52,7 +56,7 @@ struct RunOutcome {
 };
 
 // Plans once (a planning UserError is thrown before SystemC elaborates), counts and costs the
-// actions, simulates. `table` must cost the run (uncosted actions are listed, not an error).
+// actions, simulates. `table` must cost the run unless request.allow_missing_costs.
 RunOutcome run_once(RunRequest request, const EnergyTable& table);
 
 // stats.json of the run, with its provenance (version, overrides, formats, lowering, the energy
@@ -82,8 +86,8 @@ struct Recost {
   std::string reports_line;  // reports::written_line for out_dir
 };
 Recost recost_run(const std::string& run_dir, const EnergyTable& table,
-                  const reports::TrainingOptions& training, const std::string& out_dir,
-                  OutputSet& out);
+                  const reports::TrainingOptions& training, bool allow_missing_costs,
+                  const std::string& out_dir, OutputSet& out);
 
 struct RunMetrics {
   int64_t cycles = 0, compute_cycles = 0, macs = 0;

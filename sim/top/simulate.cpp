@@ -1,5 +1,8 @@
 #include "sim/top/simulate.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -7,6 +10,7 @@
 
 #include "models/core/error.h"
 #include "models/numerics/conv_lowering.h"
+#include "sim/modules/cycle_clock.h"
 #include "sim/modules/run_ledger.h"
 #include "sim/top/accelerator_top.h"
 
@@ -18,6 +22,23 @@ namespace lbsim {
 
 namespace {
 bool g_elaborated = false;
+
+// Refuses a run whose simulated time could leave the kernel's range (sc_time counts time
+// resolution units in 64 bits; cycle counts are int64): the plan's serial bound in kernel units
+// must stay below 2^62, so no cycle sum of the modules can wrap.
+void check_time_range(const ArchConfig& arch, const SimPlan& plan) {
+  const double bound = serial_cycle_bound(plan, arch);
+  const double period = static_cast<double>(CycleClock(arch.clock_mhz).period().value());
+  const double limit = std::ldexp(1.0, 62);
+  if (bound * period < limit && bound < limit) return;
+  throw UserError(fmt::format(
+      "error: this run could take up to {:.3g} cycles ({:.3g} s at {} MHz with every transfer "
+      "and compute serialised), beyond the simulator's time range of {:.3g} cycles at this clock "
+      "(2^62 time units of {} s); raise dram.bandwidth_gbps or clock_mhz, or simulate a smaller "
+      "workload",
+      bound, bound / (arch.clock_mhz * 1e6), arch.clock_mhz, limit / period,
+      sc_core::sc_get_time_resolution().to_seconds()));
+}
 }  // namespace
 
 RunResult simulate(const ArchConfig& arch, const Workload& workload, const SimOptions& opts) {
@@ -27,6 +48,7 @@ RunResult simulate(const ArchConfig& arch, const Workload& workload, const SimOp
 
 RunResult simulate(const ArchConfig& arch, const Workload& workload, SimPlan plan,
                    const SimOptions& opts) {
+  check_time_range(arch, plan);
   std::unique_ptr<CycleSetup> cycle;
   if (arch.pe.cycle_fidelity)
     cycle = std::make_unique<CycleSetup>(prepare_cycle_setup(arch, workload, plan, opts.seed));
@@ -121,8 +143,10 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
   run["formats"] = formats;
   run["dgrad_lowering"] = dgrad_lowering_name(arch.mapping.dgrad_lowering);
   if (!info.energy_file.empty())
-    run["energy_table"] = {
-        {"file", info.energy_file}, {"node", info.energy_node}, {"hash", info.energy_hash}};
+    run["energy_table"] = {{"file", info.energy_file},
+                           {"node", info.energy_node},
+                           {"hash", info.energy_hash},
+                           {"allow_missing_costs", info.allow_missing_costs}};
   run["pe_array"] = {{"type", arch.pe.type},
                      {"rows", arch.pe.rows},
                      {"cols", arch.pe.cols},

@@ -70,6 +70,7 @@ struct RunInfo {
   std::vector<std::string> overrides;
   std::string energy_file, energy_hash;
   int energy_node = 0;
+  bool allow_missing_costs = false;  // the energy table may leave actions uncosted
 };
 // {"run": {arch, pe_array (with its fidelity), workload, batch, clock, totals..., cycle fidelity:
 // seed}, "stats": {<the stats tree>}}, 2-space indent.

@@ -99,13 +99,17 @@ for a in acts:
 assert len(macs) > 40, len(macs)
 PY
 
-# Uncosted: a table without vector_op keeps the rows with an empty pj and lists them.
+# Uncosted: a table without vector_op is an error naming the actions and the table, with
+# nothing written; with --allow-missing-costs the rows keep an empty pj and are listed.
 $PY - "$ENERGY" novec.yaml <<'PY'
 import sys, yaml
 t = yaml.safe_load(open(sys.argv[1])); del t["actions"]["vector_op"]
 yaml.safe_dump(t, open(sys.argv[2], "w"))
 PY
-"$LBSIM" report --energy novec.yaml r1 --out novec >novec.txt
+expect_user_error "novec.yaml.*no cost for .* action" novec report --energy novec.yaml r1 --out novec
+grep -q 'vector_op{kind=norm} x ' stderr.txt || fail "the error does not list vector_op: $(cat stderr.txt)"
+grep -q -- '--allow-missing-costs' stderr.txt || fail "the error does not name the opt-in flag"
+"$LBSIM" report --energy novec.yaml r1 --out novec --allow-missing-costs >novec.txt
 grep -q '^uncosted actions' novec.txt || fail "uncosted not reported: $(cat novec.txt)"
 grep -q 'vector_op{kind=norm} x ' novec.txt || fail "vector_op not listed: $(cat novec.txt)"
 grep -q ',vector_unit,vector_op{kind=norm},[0-9]*,$' novec/energy_actions.csv ||

@@ -215,6 +215,13 @@ def test_errors():
         assert key in str(e) and key in cli_msg, (str(e), cli_msg)
         assert str(e).split(key)[1].strip() == cli_msg.split(key)[1].strip(), (str(e), cli_msg)
         assert "--a m1.npy x --b m2.npy" in cli_msg, cli_msg
+    # Empty shapes (K = 0): refused before anything is quantized, by the binding and the CLI.
+    np.save("k0a.npy", np.ones((3, 0), np.float32))
+    np.save("k0b.npy", np.ones((0, 2), np.float32))
+    expect_value_error(lambda: lbsim.gemm(np.ones((3, 0), np.float32),
+                                          np.ones((0, 2), np.float32), format="int8"),
+                       ["gemm", "--format", "int8", "--a", "k0a.npy", "--b", "k0b.npy", "--out",
+                        "o.npy"], "has an empty dimension")
     # Conv geometry: make_conv_geometry's message.
     np.save("x4.npy", np.ones((1, 3, 5, 5), np.float32))
     np.save("w4.npy", np.ones((2, 4, 3, 3), np.float32))

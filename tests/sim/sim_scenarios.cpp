@@ -21,6 +21,8 @@
 #include "models/memory/tiling.h"
 #include "models/sim_plan/sim_plan.h"
 #include "models/workload/zoo.h"
+#include "sim/modules/cycle_clock.h"
+#include "sim/modules/dram_module.h"
 #include "sim/top/simulate.h"
 #include "tests/sim/scenario_check.h"
 
@@ -269,10 +271,10 @@ ChildResult run_in_child(const ArchConfig& a, const Workload& w) {
 //     ifmap/filter slot, and its compute needs the one ofmap slot, freed by the previous store.
 //     A tile with no store waits for its own load: 75 cycles between computes (12 times, plus
 //     the first load). After a storing tile (3, 7, 11) the next load and the store start
-//     together; the load engine wakes one delta cycle before the store engine, so the load takes
-//     the bus first (65 cycles) and the store follows (64 + 10): the next compute waits for the
-//     store, 65 + 64 + 10 = 139 cycles. The last store is 74.
-//     cycles = 75 + 16 x 266 + 12 x 75 + 3 x 139 + 74 = 5722, stall = 5722 - 4256 = 1466.
+//     together; same-cycle requests are served load engine first (dram_module.h), so the load
+//     takes the bus first (65 cycles) and the store follows (64 + 10): the next compute waits for
+//     the store, 65 + 64 + 10 = 139 cycles. The last store is 74. cycles = 75 + 16 x 266 + 12 x 75
+//     + 3 x 139 + 74 = 5722, stall = 5722 - 4256 = 1466.
 void double_buffering() {
   auto make = [](bool dbl) {
     ArchConfig a = arch(Dataflow::kWs, 4, 4, 0, 64.0, 10, dbl);
@@ -380,6 +382,56 @@ void unified_buffer() {
   EXPECT_TRUE(r.stats->value("global_buffer.read_bytes") > 0);
 }
 
+// Same-cycle DRAM requests are served in requester-id order whatever order the kernel runs the
+// requesting processes in (sim/modules/dram_module.h). The store engine's thread is created
+// first and issues at once; the load engine's request arrives three delta cycles later in the
+// same cycle, yet is served first. 1 byte/cycle, latency 10: the load (100 bytes) occupies the
+// bus for cycles [t, t + 100) and completes at t + 110; the store (50 bytes) starts at t + 100
+// and completes at t + 160. Round two at t = 500 repeats it.
+struct DramRequesters : sc_core::sc_module {
+  SC_HAS_PROCESS(DramRequesters);
+  sc_core::sc_port<IDramIf> dram;
+  const CycleClock& clock;
+  std::vector<std::pair<int64_t, int64_t>> load_waits, store_waits;  // (start cycle, waited)
+  DramRequesters(sc_core::sc_module_name n, const CycleClock& c) : sc_module(n), clock(c) {
+    SC_THREAD(store);  // created first: the kernel tends to run it first
+    SC_THREAD(load);
+  }
+  void store() {
+    for (int64_t t : {0, 500}) {
+      wait(clock.cycles(t - clock.now()));
+      store_waits.emplace_back(t, dram->transfer(IDramIf::kStoreEngine, DramDir::kWrite, 50));
+    }
+  }
+  void load() {
+    for (int64_t t : {0, 500}) {
+      wait(clock.cycles(t - clock.now()));
+      for (int i = 0; i < 3; ++i) wait(sc_core::SC_ZERO_TIME);
+      load_waits.emplace_back(t, dram->transfer(IDramIf::kLoadEngine, DramDir::kRead, 100));
+    }
+  }
+};
+
+void dram_same_cycle_order() {
+  setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+  DramConfig cfg;
+  cfg.bytes_per_cycle = 1;
+  cfg.latency_cycles = 10;
+  static CycleClock clock(1000);
+  static StatGroup stats("dram");
+  auto* dram = new DramModule("dram", cfg, clock, stats);
+  auto* req = new DramRequesters("requesters", clock);
+  req->dram(*dram);
+  sc_core::sc_start();
+  EXPECT_EQ(req->load_waits.size(), 2);
+  EXPECT_EQ(req->store_waits.size(), 2);
+  for (size_t i = 0; i < req->load_waits.size() && i < req->store_waits.size(); ++i) {
+    EXPECT_EQ(req->load_waits[i].second, 110);
+    EXPECT_EQ(req->store_waits[i].second, 160);
+  }
+  EXPECT_EQ(stats.value("queue_cycles"), 200);  // the store waited 100 cycles, twice
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -395,7 +447,8 @@ int main(int argc, char** argv) {
       {"double_buffering", double_buffering},
       {"buffer_too_small", buffer_too_small},
       {"training_iteration", training_iteration},
-      {"unified_buffer", unified_buffer}};
+      {"unified_buffer", unified_buffer},
+      {"dram_same_cycle_order", dram_same_cycle_order}};
   if (argc != 2 || scenarios.count(argv[1]) == 0) {
     std::fprintf(stderr, "usage: %s SCENARIO\nscenarios:", argv[0]);
     for (const auto& s : scenarios) std::fprintf(stderr, " %s", s.first.c_str());

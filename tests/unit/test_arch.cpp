@@ -415,7 +415,7 @@ TEST_CASE("every error of a file is reported in one pass, sorted by position", "
       "vector_units: {lanes: 4}\n");
   CHECK(lines(e) == 6);
   CHECK(e ==
-        "t.yaml:2:12: error: clock_mhz: -5 is outside (0, 10000]\n"
+        "t.yaml:2:12: error: clock_mhz: -5 is outside [1, 10000]\n"
         "t.yaml:3:29: error: pe_array.rows: 0 is outside [1, 4096]\n"
         "t.yaml:3:42: error: pe_array.dataflow: 'xs' is not allowed; allowed: ws, os, is (did you "
         "mean 'ws'?)\n"
@@ -456,10 +456,39 @@ TEST_CASE("arch_configs/README.md documents every key the parser declares", "[ar
   // buffers.<name>.*) + 6 dram + 1 vector_unit + 1 quant_unit + 4 mapping = 34.
   CHECK(docs.size() == 34);
   for (const auto& d : docs) {
-    INFO(d.path);
+    INFO(d.path << " allowed " << d.allowed);
+    const size_t at = readme.find("| `" + d.path + "`");
     CHECK(readme.find("`" + d.path + "`") != std::string::npos);
     CHECK_FALSE(d.meaning.empty());
+    // A number's range as the parser declares it (e.g. "number in [0.1, 100000]") is the range
+    // in its README row.
+    const size_t bracket = d.allowed.find('[');
+    if (d.allowed.rfind("number in ", 0) == 0 && bracket != std::string::npos &&
+        at != std::string::npos) {
+      const std::string row = readme.substr(at, readme.find('\n', at) - at);
+      CHECK(row.find(d.allowed.substr(bracket)) != std::string::npos);
+    }
   }
   for (const auto& t : pe_array_type_names())
     CHECK(readme.find("`" + t + "`") != std::string::npos);
+}
+
+TEST_CASE("every rate has a physical range; the error lists it", "[arch]") {
+  auto err = [](const std::string& key, const std::string& value) {
+    return errors(kMinimal, {key + "=" + value});
+  };
+  CHECK_THAT(err("clock_mhz", "1e-300"),
+             Catch::Contains("clock_mhz: 1e-300 is outside [1, 10000]"));
+  CHECK_THAT(err("clock_mhz", "20000"), Catch::Contains("clock_mhz: 20000 is outside [1, 10000]"));
+  CHECK_THAT(err("dram.bandwidth_gbps", "1e-9"),
+             Catch::Contains("dram.bandwidth_gbps: 1e-9 is outside [0.1, 100000]"));
+  CHECK_THAT(err("dram.bandwidth_gbps", "1e-300"),
+             Catch::Contains("dram.bandwidth_gbps: 1e-300 is outside [0.1, 100000]"));
+  CHECK_THAT(err("dram.bandwidth_bytes_per_cycle", "0.001"),
+             Catch::Contains("dram.bandwidth_bytes_per_cycle: 0.001 is outside [0.01, 1000000]"));
+  CHECK_THAT(err("dram.bandwidth_gbps", "nan"), Catch::Contains("is outside [0.1, 100000]"));
+  // The ends of the ranges are legal.
+  CHECK(err("clock_mhz", "1").empty());
+  CHECK(err("dram.bandwidth_gbps", "0.1").empty());
+  CHECK(err("dram.bandwidth_bytes_per_cycle", "0.01").empty());
 }

@@ -9,8 +9,10 @@
 #include "models/numerics/conv_lowering.h"
 #include "models/numerics/random_tensor.h"
 #include "models/reference/reference_gemm.h"
+#include "tests/unit/gemm_pairs.h"
 
 using namespace lbsim;
+using namespace lbsim::test;
 
 namespace {
 
@@ -42,34 +44,6 @@ void check_equal(const GemmProblem& p, const AccumulatorSpec& acc) {
   CHECK(bad == 0);
   CHECK(r.acc_overflows == d.acc_overflows);
 }
-
-struct Pair {
-  const char* a;
-  const char* b;
-  Role role_b;
-};
-
-const Pair kPairs[] = {
-    {"fp32", "fp32", Role::kWeight},
-    {"fp16", "fp16", Role::kWeight},
-    {"bf16", "bf16", Role::kWeight},
-    {"fp8_e4m3", "fp8_e4m3", Role::kWeight},
-    {"fp8_e5m2", "fp8_e4m3", Role::kWeight},
-    {"fp8_e4m3:rounding=stochastic", "fp8_e5m2:scale=none", Role::kError},
-    {"int8", "int8", Role::kWeight},
-    {"int4:granularity=channel,axis=0", "int4:granularity=channel,axis=1", Role::kWeight},
-    {"int8:rounding=stochastic", "int16", Role::kWeight},
-    {"dfp8", "dfp8", Role::kWeight},
-    {"dfp16:granularity=channel,axis=1", "dfp4", Role::kError},
-    {"int4_sawb", "int4_sawb", Role::kWeight},
-    {"int4_sawb", "luq_fp4", Role::kError},
-    {"luq_fp4", "int4_sawb", Role::kWeight},
-    {"luq_fp4:alpha_pow2=true", "luq_fp4:rounding=nearest", Role::kError},
-    {"mls_m1e2", "mls_m1e2", Role::kWeight},
-    {"mls_m4e2", "mls_m4e2", Role::kError},
-    {"mls_m2e3:group_activation=k5,group_weight=k3", "mls_m0e1:group_weight=tensor", Role::kWeight},
-    {"mls_m3e2:group_exp_bits=2", "int8", Role::kWeight},
-};
 
 GemmProblem random_gemm(const Pair& pr, int64_t m, int64_t n, int64_t k, uint64_t seed, QTensor& qa,
                         QTensor& qb, double sigma_a = 1.0, double sigma_b = 1.0) {

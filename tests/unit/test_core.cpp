@@ -10,6 +10,7 @@
 #include "models/core/params.h"
 #include "models/core/stats.h"
 #include "models/numerics/rng.h"
+#include "tests/unit/stat_test.h"
 
 using namespace lbsim;
 
@@ -50,11 +51,22 @@ TEST_CASE("CounterRng is a pure function of (seed, tensor, index, stream)", "[co
   CHECK(a.bits(5, 0) != a.bits(5, 1));
   // SplitMix64 reference value (first output for state 0 is 0xE220A8397B1DCDAF).
   CHECK(splitmix64(0) == 0xE220A8397B1DCDAFULL);
-  // Mean of many uniforms is 1/2 within 3 sigma (sigma = sqrt(1/12/n)).
+  // Uniform on [0, 1): the count of draws below q is Binomial(n, q) exactly (exact two-sided
+  // binomial test at level stat::kAlpha, tests/unit/stat_test.h), and the mean of n draws is
+  // normal with sigma sqrt(1/12/n) by the central limit theorem (z test, same level).
   double sum = 0;
   const int n = 100000;
-  for (int i = 0; i < n; ++i) sum += a.uniform(i);
-  CHECK(std::abs(sum / n - 0.5) < 3 * std::sqrt(1.0 / 12 / n));
+  int64_t below[3] = {0, 0, 0};
+  for (int i = 0; i < n; ++i) {
+    const double u = a.uniform(i);
+    sum += u;
+    for (int j = 0; j < 3; ++j) below[j] += u < 0.25 * (j + 1);
+  }
+  for (int j = 0; j < 3; ++j) {
+    INFO(stat::binomial_text(below[j], n, 0.25 * (j + 1)));
+    CHECK(stat::binomial_accepts(below[j], n, 0.25 * (j + 1)));
+  }
+  CHECK(std::abs(sum / n - 0.5) < stat::normal_halfwidth(std::sqrt(1.0 / 12 / n)));
 }
 
 TEST_CASE("ConfigFile: nested maps, lists, every error at once with file:line:col",

@@ -371,14 +371,30 @@ TEST_CASE("per-MAC PE energy of a 3x3 conv GEMM (K = 576) with the default table
   CHECK(fp32 / fp8 < 10.2 / 1.9);
 }
 
-TEST_CASE("costing: uncosted actions are listed and left out of the totals", "[energy]") {
+TEST_CASE("costing: an uncosted action is an error naming it and the table", "[energy]") {
+  const EnergyTable t = EnergyTable::parse(kMiniTable, "mini.yaml");
+  OpActions op{"l", "fwd", "gemm", {}};
+  op.actions.push_back({key("fp_mul", {{"e", "8"}, {"m", "23"}}), 10});
+  op.actions.push_back({key("int_mul", {{"a_bits", "2"}, {"b_bits", "2"}}), 7});
+  op.actions.push_back({key("int_mul", {{"a_bits", "4"}, {"b_bits", "4"}}), 5});
+  CHECK_THROWS_WITH(
+      cost_actions({op}, t),
+      Catch::StartsWith("mini.yaml (mini): error: the energy table has no cost for 2 "
+                        "action(s)") &&
+          Catch::Contains("\n  int_mul{a_bits=2;b_bits=2} x 7\n  int_mul{a_bits=4;b_bits=4} "
+                          "x 5\n") &&
+          Catch::Contains("--allow-missing-costs"));
+  CHECK_NOTHROW(cost_actions({op}, t, /*allow_missing=*/true));
+}
+
+TEST_CASE("costing: allowed uncosted actions are listed and left out of the totals", "[energy]") {
   const EnergyTable t = EnergyTable::parse(kMiniTable, "mini.yaml");
   OpActions op{"l", "fwd", "gemm", {}};
   op.actions.push_back({key("fp_mul", {{"e", "8"}, {"m", "23"}}), 10});
   op.actions.push_back({key("int_mul", {{"a_bits", "2"}, {"b_bits", "2"}}), 7});
   op.actions.push_back({key("dram_bit", {{"type", "ddr4"}}), 100});
   op.actions.push_back({key("sram_read", {{"buffer", "ifmap"}, {"bytes", "1"}, {"bits", "8"}}), 3});
-  const EnergyReport r = cost_actions({op}, t);
+  const EnergyReport r = cost_actions({op}, t, /*allow_missing=*/true);
   // 10 * 3.7 + 100 * 15 + 3 * 10 = 37 + 1500 + 30
   CHECK(r.total_pj == Approx(1567));
   CHECK(r.by_component.at("pe_array") == Approx(37));
@@ -410,7 +426,7 @@ TEST_CASE("energy.csv: one row per layer x phase x component, summed over ops an
                {key("int_mul", {{"a_bits", "2"}, {"b_bits", "2"}}), 7}};  // uncosted
   d.actions = {{key("fp_mul", {{"e", "8"}, {"m", "23"}}), 2},
                {key("dram_bit", {{"type", "ddr4"}}), 1}};
-  const EnergyReport r = cost_actions({a, b, c, d}, t);
+  const EnergyReport r = cost_actions({a, b, c, d}, t, /*allow_missing=*/true);
   // conv,1 dgrad pe_array = (1 + 2) x 3.7 (gemm and col2im summed; the uncosted int_mul adds 0).
   CHECK(energy_csv(r) ==
         "layer,phase,component,pj\n"

@@ -13,6 +13,7 @@
 #include "models/numerics/float_codec.h"
 #include "models/numerics/i_number_format.h"
 #include "models/numerics/rng.h"
+#include "tests/unit/stat_test.h"
 
 using namespace lbsim;
 
@@ -289,30 +290,34 @@ TEST_CASE("Stochastic rounding: threshold rule and unbiasedness", "[fp][codec]")
   CHECK(float_encode(456.0, l, true, 0.5, false) == 0x7E);
 
   // Unbiased through the format: fp8_e4m3 without scaling, a constant tensor of 1.1 (between 1.0
-  // and 1.125, p(up) = 0.8). Mean within 3 sigma, sigma = 0.125 * sqrt(p (1 - p) / n).
+  // and 1.125, p(up) = 0.8): the ups are Binomial(n, p) (exact test, tests/unit/stat_test.h).
   auto f = fmt_of("fp8_e4m3:rounding=stochastic,scale=none");
   const int n = 40000;
   const float xf = 1.1f;
   QTensor q = quant(f, std::vector<float>(n, xf), 7, 3);
-  double sum = 0;
+  int64_t ups = 0;
   for (int i = 0; i < n; ++i) {
     double v = q.value(i);
     REQUIRE((v == 1.0 || v == 1.125));
-    sum += v;
+    ups += v == 1.125;
   }
   const double p = (static_cast<double>(xf) - 1.0) / 0.125;
-  const double sigma = 0.125 * std::sqrt(p * (1 - p) / n);
-  CHECK(std::fabs(sum / n - static_cast<double>(xf)) < 3 * sigma);
+  INFO(stat::binomial_text(ups, n, p));
+  CHECK(stat::binomial_accepts(ups, n, p));
 
   // Same in fp16 for a value between two subnormals: x = 2.3 quanta of 2^-24.
   auto h = fmt_of("fp16:rounding=stochastic");
   const float xs = static_cast<float>(std::ldexp(2.3, -24));
   QTensor qh = quant(h, std::vector<float>(n, xs), 1, 1);
-  double hsum = 0;
-  for (int i = 0; i < n; ++i) hsum += qh.value(i);
+  int64_t hups = 0;
+  for (int i = 0; i < n; ++i) {
+    const double v = qh.value(i);
+    REQUIRE((v == std::ldexp(2.0, -24) || v == std::ldexp(3.0, -24)));
+    hups += v == std::ldexp(3.0, -24);
+  }
   const double ph = static_cast<double>(xs) / std::ldexp(1.0, -24) - 2.0;
-  const double hs = std::ldexp(1.0, -24) * std::sqrt(ph * (1 - ph) / n);
-  CHECK(std::fabs(hsum / n - static_cast<double>(xs)) < 3 * hs);
+  INFO(stat::binomial_text(hups, n, ph));
+  CHECK(stat::binomial_accepts(hups, n, ph));
 }
 
 TEST_CASE("Stochastic draws use CounterRng(seed, tensor_id).uniform(index); determinism",

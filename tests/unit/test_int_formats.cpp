@@ -14,6 +14,7 @@
 #include "models/core/error.h"
 #include "models/numerics/i_number_format.h"
 #include "models/numerics/rng.h"
+#include "tests/unit/stat_test.h"
 
 using namespace lbsim;
 
@@ -205,32 +206,38 @@ TEST_CASE("int clamps when a subnormal scale rounds far below max|x| / qmax", "[
 }
 
 TEST_CASE("int stochastic rounding is unbiased", "[int][rng]") {
-  // s = 1; 20000 copies of 0.3f: each code is 0 or 1 with P(1) = p = 0.3f, so the mean is p within
-  // 3 sigma, sigma = sqrt(p(1-p)/n).
+  // s = 1; 20000 copies of 0.3f: each code is 0 or 1 with P(1) = p = 0.3f, so the count of ones
+  // is Binomial(n, p): exact two-sided test at level stat::kAlpha (tests/unit/stat_test.h).
   const int n = 20000;
   Tensor x{{n + 1}, std::vector<float>(n + 1, 0.3f)};
   x.data[0] = 127.0f;
   QTensor q = fmt_of("int8:rounding=stochastic")->quantize(x, ctx_of(Role::kError, 11, 5));
-  double sum = 0;
+  int64_t ups = 0;
   for (int i = 1; i <= n; ++i) {
     double v = q.element(q.codes[i]);
     REQUIRE((v == 0 || v == 1));
-    sum += v;
+    ups += v == 1;
   }
   const double p = 0.3f;
-  CHECK(std::abs(sum / n - p) < 3 * std::sqrt(p * (1 - p) / n));
+  INFO(stat::binomial_text(ups, n, p));
+  CHECK(stat::binomial_accepts(ups, n, p));
 
   // Over seeds, for one fixed element: value 0.3 with max 1 (s = fl32(1/127)):
-  // 0.3 / s = 38.1.. -> 38 or 39; the mean of q * s is 0.3f within 3 sigma.
+  // 0.3 / s = 38.1.. -> 38 or 39 with P(39) = frac: the count of 39s is Binomial(seeds, frac).
   FormatPtr f = fmt_of("int8:rounding=stochastic");
   const Tensor y = tensor({2}, {1.0f, 0.3f});
   const double s = 0x1.020408p-7;
   const double frac = 0.3f / s - 38;
-  double vsum = 0;
+  int64_t ups39 = 0;
   const int seeds = 20000;
-  for (int seed = 0; seed < seeds; ++seed)
-    vsum += f->quantize(y, ctx_of(Role::kError, seed, 0)).value(1);
-  CHECK(std::abs(vsum / seeds - 0.3f) < 3 * s * std::sqrt(frac * (1 - frac) / seeds));
+  for (int seed = 0; seed < seeds; ++seed) {
+    const QTensor qs = f->quantize(y, ctx_of(Role::kError, seed, 0));
+    const double code = qs.element(qs.codes[1]);
+    REQUIRE((code == 38 || code == 39));
+    ups39 += code == 39;
+  }
+  INFO(stat::binomial_text(ups39, seeds, frac));
+  CHECK(stat::binomial_accepts(ups39, seeds, frac));
 }
 
 TEST_CASE("int nearest picks the closest grid point and never exceeds the range", "[int]") {
@@ -505,15 +512,21 @@ TEST_CASE("dfp stochastic rounding (default) follows the CounterRng contract", "
 }
 
 TEST_CASE("dfp stochastic rounding is unbiased and within range", "[dfp][rng]") {
-  // scale 2^-7 (max 0.75); 0.001f * 128 = 0.128: codes 0/1 with p = 0.128.
+  // scale 2^-7 (max 0.75); 0.001f * 128 = 0.128: codes 0/1 with p = 0.128; the count of ones is
+  // Binomial(n, p) (exact test at level stat::kAlpha).
   const int n = 40000;
   Tensor x{{n + 1}, std::vector<float>(n + 1, 0.001f)};
   x.data[0] = 0.75f;
   QTensor q = fmt_of("dfp8")->quantize(x, ctx_of(Role::kError, 1, 2));
-  double sum = 0;
-  for (int i = 1; i <= n; ++i) sum += q.element(q.codes[i]);
+  int64_t ups = 0;
+  for (int i = 1; i <= n; ++i) {
+    const double v = q.element(q.codes[i]);
+    REQUIRE((v == 0 || v == 1));
+    ups += v == 1;
+  }
   const double p = static_cast<double>(0.001f) * 128;
-  CHECK(std::abs(sum / n - p) < 3 * std::sqrt(p * (1 - p) / n));
+  INFO(stat::binomial_text(ups, n, p));
+  CHECK(stat::binomial_accepts(ups, n, p));
   // dfp4 (qmax 7) on data whose max sits just under 2^e_max: never beyond +-7.
   for (uint64_t seed = 0; seed < 20; ++seed) {
     Tensor y = random_tensor(256, 0.999f, seed);

@@ -14,6 +14,7 @@
 #include "models/core/error.h"
 #include "models/numerics/i_number_format.h"
 #include "models/numerics/rng.h"
+#include "tests/unit/stat_test.h"
 
 using namespace lbsim;
 
@@ -123,36 +124,44 @@ TEST_CASE("luq_fp4 stochastic rounding is unbiased", "[numerics][luq]") {
   FormatPtr f = fmt_of("luq_fp4");
   const int n = 20000;
   SECTION("stochastic underflow below alpha, over element indices") {
-    // alpha = 1; 0.3 -> 1 with p = 0.3, else 0: mean p, sigma of the mean sqrt(p(1-p)/n).
+    // alpha = 1; 0.3 -> 1 with p = 0.3, else 0: the ups are Binomial(n, p) (exact two-sided test
+    // at level stat::kAlpha, tests/unit/stat_test.h).
     const double p = static_cast<double>(0.3f);
     QTensor q = f->quantize(samples(64, 0.3f, n), context(Role::kError, 5, 9));
-    double sum = 0;
+    int64_t ups = 0;
     for (int i = 1; i <= n; ++i) {
       double v = q.value(i);
       CHECK((v == 0.0 || v == 1.0));
-      sum += v;
+      ups += v == 1.0;
     }
-    CHECK(std::abs(sum / n - p) < 3 * std::sqrt(p * (1 - p) / n));
+    INFO(stat::binomial_text(ups, n, p));
+    CHECK(stat::binomial_accepts(ups, n, p));
   }
   SECTION("log rounding inside a binade, over element indices") {
-    // -5: L = 4, p(up to 8) = (5 - 4) / 4 = 0.25; mean -4 - 4p = -5, sigma 4 sqrt(p(1-p)/n).
+    // -5: L = 4, p(up to 8) = (5 - 4) / 4 = 0.25 (mean -4 - 4p = -5): ups ~ Binomial(n, 0.25).
     QTensor q = f->quantize(samples(64, -5.0f, n), context(Role::kError, 6, 9));
-    double sum = 0;
+    int64_t ups = 0;
     for (int i = 1; i <= n; ++i) {
       double v = q.value(i);
       CHECK((v == -4.0 || v == -8.0));
-      sum += v;
+      ups += v == -8.0;
     }
-    CHECK(std::abs(sum / n + 5.0) < 3 * 4 * std::sqrt(0.25 * 0.75 / n));
+    INFO(stat::binomial_text(ups, n, 0.25));
+    CHECK(stat::binomial_accepts(ups, n, 0.25));
   }
   SECTION("one element over seeds") {
-    // 11 in [8, 16): p(up) = 3/8; mean 8 + 8p = 11.
+    // 11 in [8, 16): p(up) = 3/8 (mean 8 + 8p = 11): ups over seeds ~ Binomial(seeds, p).
     const double p = 3.0 / 8;
     Tensor x = tensor({2}, {64, 11});
-    double sum = 0;
+    int64_t ups = 0;
     const int seeds = 4000;
-    for (int s = 0; s < seeds; ++s) sum += f->quantize(x, context(Role::kError, s, 3)).value(1);
-    CHECK(std::abs(sum / seeds - 11.0) < 3 * 8 * std::sqrt(p * (1 - p) / seeds));
+    for (int s = 0; s < seeds; ++s) {
+      const double v = f->quantize(x, context(Role::kError, s, 3)).value(1);
+      CHECK((v == 8.0 || v == 16.0));
+      ups += v == 16.0;
+    }
+    INFO(stat::binomial_text(ups, seeds, p));
+    CHECK(stat::binomial_accepts(ups, seeds, p));
   }
 }
 
@@ -545,16 +554,16 @@ TEST_CASE("mls stochastic rounding is unbiased and picks a neighbour", "[numeric
   for (const Case& c : {Case{0.3f, 0.25, 0.375}, Case{0.05f, 0, 0.125}, Case{-0.8f, -0.75, -1.0}}) {
     QTensor q = f->quantize(samples(1.0f, c.v, n), context(Role::kError, 8, 1));
     const double p = (static_cast<double>(c.v) - c.lo) / (c.hi - c.lo);
-    double sum = 0;
+    int64_t ups = 0;
     int others = 0;
     for (int i = 1; i <= n; ++i) {
       double v = q.value(i);
       if (v != c.lo && v != c.hi) ++others;
-      sum += v;
+      ups += v == c.hi;
     }
-    INFO("v = " << c.v);
+    INFO("v = " << c.v << ": " << stat::binomial_text(ups, n, p));
     CHECK(others == 0);
-    CHECK(std::abs(sum / n - c.v) < 3 * std::fabs(c.hi - c.lo) * std::sqrt(p * (1 - p) / n));
+    CHECK(stat::binomial_accepts(ups, n, p));  // exact test at level stat::kAlpha
     // The draw is CounterRng(seed, tensor_id).uniform(i): up iff u < p.
     CounterRng rng(8, 1);
     CHECK(q.value(1) == (rng.uniform(1) < p ? c.hi : c.lo));

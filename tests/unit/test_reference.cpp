@@ -907,7 +907,9 @@ TEST_CASE("conv: K segments of each lowering, counted without building the opera
   const std::vector<Case> cases = {{{2, 3, 5, 5}, {4, 3, 3, 3}, 1, 1},
                                    {{2, 2, 6, 5}, {3, 2, 3, 3}, 2, 1},
                                    {{3, 4, 4, 4}, {2, 4, 1, 1}, 2, 0},
-                                   {{1, 2, 3, 3}, {2, 2, 2, 2}, 1, 0}};
+                                   {{1, 2, 3, 3}, {2, 2, 2, 2}, 1, 0},
+                                   // wgrad of a larger batch: one sample counted, times n
+                                   {{5, 2, 4, 4}, {3, 2, 3, 3}, 2, 1}};
   for (const Case& c : cases) {
     const ConvGeometry g = make_conv_geometry(c.x, c.w, c.stride, c.pad);
     const Shape es{g.n, g.c_out, g.ho, g.wo};

@@ -522,3 +522,40 @@ TEST_CASE("dgrad lowering: transposed conv dgrad GEMM shape, no col2im, K segmen
   REQUIRE(dg);
   CHECK((dg->m == 72 && dg->n == 8 && dg->k == 144));
 }
+
+TEST_CASE("size limits: MACs per GEMM op and tiles per GEMM are checked before tiling") {
+  ArchConfig a = default_arch();
+  LayerSpec l;
+  l.name = "huge";
+  l.type = LayerType::kMatmul;
+  // 2^31 x 2^31 x 1 = 2^62 MACs: refused at once, naming the op and the limit.
+  l.ops = {
+      gemm(Phase::kFwd, int64_t{1} << 31, int64_t{1} << 31, 1, Role::kActivation, Role::kWeight)};
+  CHECK_THROWS_WITH(plan_simulation(a, one_layer(l)),
+                    Catch::StartsWith("layer huge fwd gemm: GEMM m 2147483648 x n 2147483648") &&
+                        Catch::Contains("limit of 1125899906842624 (2^50) MACs per GEMM op"));
+  // Exactly at the limit the MAC check passes (2^25 x 2^25 x 1); the tiling then counts its
+  // tiles in closed form and refuses more than kMaxTilesPerGemm without building them.
+  l.ops = {
+      gemm(Phase::kFwd, int64_t{1} << 25, int64_t{1} << 25, 1, Role::kActivation, Role::kWeight)};
+  CHECK_THROWS_WITH(plan_simulation(a, one_layer(l)),
+                    Catch::Contains("tiles per GEMM") && Catch::Contains("16777216"));
+}
+
+TEST_CASE("serial cycle bound: at least the compute cycles and the DRAM transfer time") {
+  ArchConfig a = default_arch();
+  a.dram.bytes_per_cycle = 0.5;
+  a.dram.latency_cycles = 7;
+  Workload w = one_layer(fc_layer());
+  w.layers.push_back(relu_layer());
+  const SimPlan p = plan_simulation(a, w);
+  double compute = 0, bytes = 0, items = 0;
+  for (const OpWork& op : p.ops) {
+    compute += static_cast<double>(op.compute_cycles);
+    bytes += static_cast<double>(op.demand.dram_read_bytes() + op.demand.dram_write_bytes());
+    items += static_cast<double>(op.items);
+  }
+  const double bound = serial_cycle_bound(p, a);
+  CHECK(bound >= compute + bytes / 0.5 + 2 * items * 7);
+  CHECK(bound < 2 * (compute + bytes / 0.5 + 2 * items * 8) + 10 * items);  // not absurdly loose
+}
