@@ -4,7 +4,7 @@
 # compute cycles, PE-cycles (rows x cols x compute cycles: the PE updates the clocked array
 # performs), wall seconds of both modes, PE-cycles per wall second and the slowdown. One run per
 # mode (cycle runs are long), pinned to one core. Figures for the README; nothing is asserted
-# (DESIGN.md §7).
+# (docs/design.md §7).
 #
 # Usage: bench/run_cycle_timings.sh [path/to/lbsim] [case ...]
 # A case is ARCH:NETWORK:BATCH with ARCH a file name in arch_configs/ (default cases: the small

@@ -2,7 +2,7 @@
 # Whole-run timings of `lbsim run` (timing mode): wall time, SystemC delta cycles (events), tiles,
 # jobs and simulated cycles for one training iteration of ResNet-20, ResNet-50 and VGG-16 at
 # batch 32 on arch_configs/default.yaml (MLS <1,2> 32x32 output-stationary), pinned to one core.
-# Figures for the README; nothing is asserted (DESIGN.md §7).
+# Figures for the README; nothing is asserted (docs/design.md §7).
 #
 # Usage: bench/run_timings.sh [path/to/lbsim] [repeats]
 # Prints a Markdown table; the wall time is the best of `repeats` runs (default 3).

@@ -1,5 +1,5 @@
 // reports/: turns a finished run's outputs into report.json, report.md and report.html (with
-// gnuplot-rendered SVG plots embedded inline); never re-simulates (DESIGN.md §2).
+// gnuplot-rendered SVG plots embedded inline); never re-simulates (docs/design.md §2).
 //
 // The input is what `lbsim run` writes: the "run" object of stats.json, layers.csv (one row per
 // op) and the energy of every op (models/energy/cost.h, from actions.csv x an energy table).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the include layering of models/ (DESIGN.md §2): models/ never includes SystemC or sim/,
+# Checks the include layering of models/ (docs/design.md §2): models/ never includes SystemC or sim/,
 # and models/core (errors, params, registry, shapes, .npy I/O) includes no other models/ folder.
 # Usage: check_layering.sh SOURCE_DIR. Prints every offending line and fails when there is one.
 set -euo pipefail

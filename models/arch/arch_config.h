@@ -1,6 +1,6 @@
 // Architecture description, schema v1: the validated form of an arch YAML file
 // (arch_configs/README.md documents every key). SystemC modules receive these structs already
-// validated and only add time (DESIGN.md §7).
+// validated and only add time (docs/design.md §7).
 //
 //   schema_version: 1
 //   name: mls_m1e2_32x32

@@ -1,6 +1,6 @@
-// Statistics counted once (DESIGN.md §5): a component registers each counter at construction with
-// its name, unit and one-line meaning, keeps the returned reference and bumps it on the hot path
-// (no string lookups). A run dumps the whole tree as JSON; energy is applied afterwards from a
+// Statistics counted once (docs/design.md §5): a component registers each counter at construction
+// with its name, unit and one-line meaning, keeps the returned reference and bumps it on the hot
+// path (no string lookups). A run dumps the whole tree as JSON; energy is applied afterwards from a
 // table, never inside timing code.
 #pragma once
 

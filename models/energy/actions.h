@@ -1,5 +1,5 @@
-// Datapath actions of a simulation plan (DESIGN.md §5): what the hardware does for each op, with
-// the parameters its energy depends on, counted once per run. Energy is applied afterwards
+// Datapath actions of a simulation plan (docs/design.md §5): what the hardware does for each op,
+// with the parameters its energy depends on, counted once per run. Energy is applied afterwards
 // (models/energy/cost.h), so a new technology table needs no re-simulation.
 //
 // An action is a name plus parameters, written `int_mul{a_bits=2;b_bits=2}`. The vocabulary

@@ -1,5 +1,5 @@
 // Energy of a run = counted actions (models/energy/actions.h) x an energy table
-// (models/energy/energy_table.h), applied after the run (DESIGN.md §5).
+// (models/energy/energy_table.h), applied after the run (docs/design.md §5).
 //
 // One row per (op, action): its component (action_component()), count and pJ = count x the
 // table's per-action energy at the table's node. An action the table does not cost is "uncosted".

@@ -1,4 +1,4 @@
-// Closed-form cycle counts of a systolic PE array (timing mode, DESIGN.md §3).
+// Closed-form cycle counts of a systolic PE array (timing mode, docs/design.md §3).
 //
 // A GEMM C[M x N] = A[M x K] * B[K x N] is assigned to an R x C array by its dataflow:
 //   os (output stationary): rows hold M, columns hold N, K streams in time   (S_R=M, S_C=N, T=K)

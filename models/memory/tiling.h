@@ -1,5 +1,5 @@
 // Tiling of one GEMM onto a systolic array with three on-chip buffers: the memory-demand model
-// that the timing-mode controller drives (DESIGN.md §3). No time here: a plan says which tiles
+// that the timing-mode controller drives (docs/design.md §3). No time here: a plan says which tiles
 // run in which order, how many cycles the array spends on each (the closed forms of
 // models/mac/systolic.h) and how many bytes each one moves; the SystemC modules turn that into
 // time, overlap and stalls.

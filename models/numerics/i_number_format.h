@@ -18,7 +18,7 @@
 //           f > 0: +-2^(f - Emax) * (1 + m / 2^man_bits)   (f = Emax is the group's top binade)
 //           f = 0: +-2^(1 - Emax) * (m / 2^man_bits)       (subnormal/zero, IEEE convention)
 // For kInt/kLog/kMls every element value is an integer multiple of 2^unit_log2, so a datapath can
-// accumulate exact integers (DESIGN.md §4).
+// accumulate exact integers (docs/design.md §4).
 //
 // Code 0 is +0 for every format, so zero padding is code 0.
 #pragma once

@@ -1,4 +1,4 @@
-// Counter-based random numbers for stochastic rounding (DESIGN.md §4, seeds.md §8.15).
+// Counter-based random numbers for stochastic rounding (docs/design.md §4, §10.15).
 //
 // Every random draw is a pure function of (seed, tensor_id, element index, stream), so results
 // never depend on thread count, tile order or fidelity level, and can be reproduced from Python:

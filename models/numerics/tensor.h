@@ -1,4 +1,4 @@
-// Plain tensors: a shape and C-order data. Inputs to every quantizer are fp32 (DESIGN.md §4:
+// Plain tensors: a shape and C-order data. Inputs to every quantizer are fp32 (docs/design.md §4:
 // formats quantize fp32 tensors, as the hardware's quantization unit does).
 #pragma once
 

@@ -1,5 +1,5 @@
 // Simulation plan: a Workload on an ArchConfig -> the work each op gives the timing model
-// (sim/, DESIGN.md §3). Pure C++, no SystemC: everything here is exact integer arithmetic that
+// (sim/, docs/design.md §3). Pure C++, no SystemC: everything here is exact integer arithmetic that
 // the SystemC modules only turn into time.
 //
 // Op order (training_order). Forward ops in layer order; then, for the layers in reverse order,

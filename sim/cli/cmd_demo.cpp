@@ -33,7 +33,7 @@ struct Recipe {
   const char* e;  // error format
 };
 
-// The formats of each training recipe (seeds.md §6): which operand role gets which format.
+// The formats of each training recipe (docs/formats.md §7): which operand role gets which format.
 const Recipe kRecipes[] = {
     {"fp32", "fp32", "fp32", "fp32"},
     {"fp16", "fp16", "fp16", "fp16"},

@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // Bad flags are user errors: exit 2 (DESIGN.md §6), one line on stderr.
+    // Bad flags are user errors: exit 2 (docs/design.md §6), one line on stderr.
     std::fprintf(stderr, "error: %s: %s; see %s --help\n", lbsim::cli::command_path(where).c_str(),
                  e.what(), lbsim::cli::command_path(where).c_str());
     return 2;

@@ -1,5 +1,5 @@
-// Cycle fidelity inside `lbsim run` (DESIGN.md §3): the PE array module (pe_array_module.h) hands
-// each GEMM work item to CycleCompute, which runs exactly the item's folds on the clocked
+// Cycle fidelity inside `lbsim run` (docs/design.md §3): the PE array module (pe_array_module.h)
+// hands each GEMM work item to CycleCompute, which runs exactly the item's folds on the clocked
 // cycle-level array (cycle_array.h, the array `lbsim verify` checks) inside the same SystemC
 // simulation as the timing model's DMA, DRAM and buffers, and returns the rising edges the array
 // took. Those edges are the item's compute time.

@@ -1,4 +1,4 @@
-// The module tree of one accelerator in timing mode (DESIGN.md §3), built from a validated
+// The module tree of one accelerator in timing mode (docs/design.md §3), built from a validated
 // ArchConfig and a SimPlan:
 //
 //   ControllerModule --jobs--> DmaModule.load --loaded--> PeArrayModule ----+

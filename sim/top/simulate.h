@@ -1,4 +1,4 @@
-// One simulation of a workload on an architecture (DESIGN.md §3), in this process, at the
+// One simulation of a workload on an architecture (docs/design.md §3), in this process, at the
 // fidelity of arch.pe.cycle_fidelity:
 //   timing  the PE array charges each work item its closed-form systolic cycles;
 //   cycle   the PE array runs each GEMM work item's folds on the clocked cycle-level array

@@ -125,7 +125,7 @@ sed 's/^    pj: 0.005$/    pj: -0.005/' "$ENERGY" >negative.yaml
 line=$(grep -n '^    pj: -0.005' negative.yaml | cut -d: -f1)
 expect_user_error "negative.yaml:$line:9: error: actions.pe_register_bits.pj: negative" \
   bad report --energy negative.yaml r1 --out bad
-grep -v 'source: "\[D\] energy.md §3.2: exact fit' "$ENERGY" >nosource.yaml
+grep -v 'source: "\[D\] docs/energy_provenance.md §3.2: exact fit' "$ENERGY" >nosource.yaml
 line=$(grep -n '^  int_add:' nosource.yaml | cut -d: -f1)
 expect_user_error "nosource.yaml:$line:3: error: actions.int_add: missing source" \
   bad report --energy nosource.yaml r1 --out bad

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Golden test of configuration errors (DESIGN.md §6): for every tests/config/bad/NAME.yaml,
+# Golden test of configuration errors (docs/design.md §6): for every tests/config/bad/NAME.yaml,
 # `lbsim check-config NAME.yaml`, run inside tests/config/bad so that messages carry the bare file
 # name, must exit with code 2, print nothing on stdout, write no file, and print on stderr exactly
 # the text of NAME.expected.

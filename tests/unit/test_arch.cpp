@@ -105,7 +105,8 @@ TEST_CASE("PE-array types: the eight families with their defaults", "[arch]") {
     const char *w, *a, *e;
     bool fixed;
   };
-  // seeds.md §6: per family, the format of each role and whether the accumulator is fixed point.
+  // docs/formats.md §7: per family, the format of each role and whether the accumulator is fixed
+  // point.
   for (const Row& r :
        {Row{"fp32", "fp32", "fp32", "fp32", false}, Row{"fp16", "fp16", "fp16", "fp16", false},
         Row{"bf16", "bf16", "bf16", "bf16", false},

@@ -1,5 +1,5 @@
 // Datapath (models/mac, bit-level PEs) == functional reference (models/reference) bit for bit,
-// for every MAC family, on random data and on the edge cases of DESIGN.md §4.
+// for every MAC family, on random data and on the edge cases of docs/design.md §4.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>

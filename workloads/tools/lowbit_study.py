@@ -51,7 +51,8 @@ ARCHS = {
                   "pe_array.formats.error=mls_m2e3"]),
     "mls_m4e2": ("MLS <4,2>", "mls_m4e2_32x32.yaml", []),
 }
-# Paper claims (seeds.md): accuracy drop vs FP32 within this many points.
+# Paper claims (papers listed in docs/formats.md §9): accuracy drop vs FP32 within this many
+# points.
 CLAIMS = {"fp8": 1.0, "int8": 1.0, "mls_m4e2": 1.0, "mls_m1e2": 2.0, "luq": 2.0}
 
 

@@ -3,7 +3,7 @@
 //              (s = RNE_fp32(max|x| / qmax), qmax = 2^(bits-1) - 1), nearest-even (default) or
 //              stochastic. An all-zero group keeps s = 1. group_scale_pow2 = false.
 //   dfp        dfp2..dfp16, dynamic fixed point, the number format of integer-arithmetic training
-//              (Ghaffari et al., NeurIPS 2022; seeds.md 3.2-3.5, 8 items 11-12, 9 "INT mapping").
+//              (Ghaffari et al., NeurIPS 2022; docs/formats.md §3.2, docs/design.md §10.11-10.12).
 //              One shared exponent per tensor or per channel: with max|x| = f * 2^e_max,
 //              f in [0.5, 1) (frexp convention, so 2^(e_max-1) <= max|x| < 2^e_max), the group
 //              scale is the power of two s = 2^(e_max - (bits-1)); an all-zero group takes
@@ -12,7 +12,7 @@
 //              unbiased mapping) or nearest-even. group_scale_pow2 = true.
 //              int and dfp are one quantizer (IntFormat) that differs only in the scale rule:
 //              q = clamp(round(x / s), -qmax, qmax).
-//   int4_sawb  LUQ's forward quantizer (seeds.md 1.2, 8 item 9): SAWB clipping (Choi et al. 2018),
+//   int4_sawb  LUQ's forward quantizer (docs/formats.md §3.3, docs/design.md §10.9): SAWB clipping,
 //              one fp32 step per tensor, [-7, 7] for weights/errors, [0, 15] unsigned for
 //              non-negative (post-ReLU) activations, round to nearest even.
 // Contract shared by all (gemm_problem.h): the scale lives in group_scale, tensor_scale = 1;

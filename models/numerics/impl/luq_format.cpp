@@ -1,4 +1,4 @@
-// LUQ radix-2 log format for neural gradients (seeds.md §1.3, §1.7, §8 item 8, §9).
+// LUQ radix-2 log format for neural gradients (docs/formats.md §4, docs/design.md §10.8).
 //
 // Element code (ElementKind::kLog, 4 bits): [sign bit 3 | c bits 2..0]; c = 0 is zero and
 // c = 1..7 is 2^(c-1). The tensor scale is alpha (fp32), so a stored magnitude is alpha * 2^(c-1)
@@ -7,7 +7,7 @@
 // alpha = RNE_fp32(max|x| / 2^d), d = alpha_divisor_log2 (default 6: the corrected LUQ code, where
 // max|x| is exactly alpha * 2^6 = code 7; d = 7 is the original code's max/128, whose top value
 // clips to code 7; d = 4 is the paper's eq. 11 read literally). max-abs, never the signed max
-// (seeds.md §1.7 item 2). With alpha_pow2, alpha is instead the smallest power of two >= max|x|/2^d
+// (docs/design.md §10.8). With alpha_pow2, alpha is instead the smallest power of two >= max|x|/2^d
 // (paper App. A.7; rounding up keeps max|x| <= alpha * 2^6 for d = 6).
 //
 // Rounding of a = |v| (sign kept, zeros stay code 0), with r = a / alpha:

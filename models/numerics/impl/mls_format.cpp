@@ -1,5 +1,5 @@
-// MLS multi-level-scaling format (seeds.md §2.2, §2.3, §8 items 1-3, §9; the recommended variant
-// with the IEEE-style subnormal of i_number_format.h).
+// MLS multi-level-scaling format (docs/formats.md §5; defaults of docs/design.md §10.1-10.3), with
+// the IEEE-style subnormal of i_number_format.h.
 //
 // value = S_t * 2^-k[group] * x_e, with
 //   S_t   = max|x| over the tensor (fp32, exact since the input is fp32; all-zero tensor: S_t = 1),
