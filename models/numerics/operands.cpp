@@ -57,8 +57,8 @@ nlohmann::json scales_json(const QTensor& q) {
 namespace {
 
 // Empty operands are refused before anything is quantized: a GEMM with K = 0 (or M, N = 0) or a
-// conv with an empty tensor has no defined result in lbsim (DESIGN.md §4 defines every output as
-// a sum over at least one product).
+// conv with an empty tensor has no defined result in lbsim (docs/design.md §4 defines every output
+// as a sum over at least one product).
 void require_nonempty(const Shape& shape, const std::string& what) {
   for (int64_t d : shape)
     if (d < 1)
