@@ -90,7 +90,8 @@ TEST_CASE("quantization work per element is the family's") {
   CHECK(quant_ops_per_element(fmt_of("int8")->info(), false) == 2);
   CHECK(quant_ops_per_element(fmt_of("luq_fp4")->info(), true) == 3);
   CHECK(quant_ops_per_element(fmt_of("mls_m1e2")->info(), false) == 3);
-  const FormatInfo& mls = fmt_of("mls_m1e2")->info();
+  const auto mls_format = fmt_of("mls_m1e2");  // keeps the format alive while `mls` refers to it
+  const FormatInfo& mls = mls_format->info();
   CHECK(mac_family_of(mls).quant_ops_per_element(mls, true) == 4);
 }
 

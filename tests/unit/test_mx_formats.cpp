@@ -65,7 +65,8 @@ TEST_CASE("MX formats: names, element kinds, family") {
         Row{"mxfp6_e2m3", ElementKind::kMls, 6, 2, 3}, Row{"mxfp4", ElementKind::kMls, 4, 2, 1},
         Row{"mxint8", ElementKind::kInt, 8, 0, 0}, Row{"nvfp4", ElementKind::kMls, 4, 2, 1}}) {
     INFO(r.spec);
-    const FormatInfo& i = fmt_of(r.spec)->info();
+    const auto format = fmt_of(r.spec);  // keeps the format alive while `i` refers to it
+    const FormatInfo& i = format->info();
     CHECK(i.name == r.spec);
     CHECK(i.kind == r.kind);
     CHECK(i.code_bits == r.code_bits);
