@@ -2,7 +2,7 @@
 # The repository is self-contained (docs/design.md §7): no tracked file cites notes that a user who
 # clones lbsim does not have. Outside docs/, citations of the team's design notes, research notes
 # and energy notes (by their file names) are errors, as are paths into a shared folder or the
-# build machine's /work tree anywhere; design, formats and energy sources are cited from docs/.
+# build machine's work tree anywhere; design, formats and energy sources are cited from docs/.
 # Usage: check_doc_refs.sh SOURCE_DIR. Prints every offending line and fails when there is one.
 set -euo pipefail
 cd "$1"
@@ -21,7 +21,8 @@ bad=0
 # Note names: DESIGN.md, seeds.md, seed_abstracts.md, aesthetics.md and a bare energy.md (the
 # repository's own reports/reference/*_energy.md are fine: preceded by a word character).
 notes='DESIGN\.md|(^|[^A-Za-z0-9_])(seeds|seed_abstracts|aesthetics|energy)\.md'
-paths='\.\./shared|/work/'
+# (Written as bracket expressions so that this file does not itself hold such a path.)
+paths='[.][.]/shared|/wor[k]/'
 hits=$(grep -nIE "$notes" -- "${outside[@]}" || true)
 if [ -n "$hits" ]; then
   echo "files outside docs/ cite notes that are not in the repository (cite docs/ instead):"
