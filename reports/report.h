@@ -38,7 +38,7 @@ class OutputSet;
 
 namespace lbsim::reports {
 
-constexpr int kReportSchemaVersion = 1;
+constexpr int kReportSchemaVersion = 2;  // 2: utilization -> utilization_fraction
 
 struct TrainingOptions {
   int64_t dataset_size = 0;  // 0 = no estimate

@@ -77,7 +77,7 @@ std::string report_json(const ReportInput& in) {
     j["cycles"] = lp.cycles;
     j["compute_cycles"] = lp.compute_cycles;
     j["stall_cycles"] = lp.stall_cycles;
-    j["utilization"] = lp.utilization;
+    j["utilization_fraction"] = lp.utilization;
     j["bound"] = bound(lp.compute_cycles, lp.stall_cycles);
     j["traffic"] = traffic(lp.ifmap_sram_read_bytes, lp.filter_sram_read_bytes,
                            lp.ofmap_sram_write_bytes, lp.dram_read_bytes, lp.dram_write_bytes);
@@ -104,7 +104,7 @@ std::string report_json(const ReportInput& in) {
     j["cycles"] = r.cycles;
     j["compute_cycles"] = r.compute_cycles;
     j["stall_cycles"] = r.stall_cycles;
-    j["utilization"] = r.utilization;
+    j["utilization_fraction"] = r.utilization;
     j["bound"] = bound(r.compute_cycles, r.stall_cycles);
     j["traffic"] = traffic(r.ifmap_sram_read_bytes, r.filter_sram_read_bytes,
                            r.ofmap_sram_write_bytes, r.dram_read_bytes, r.dram_write_bytes);

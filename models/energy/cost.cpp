@@ -14,7 +14,7 @@ EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& 
   EnergyReport r;
   for (const OpActions& o : ops) {
     for (const ActionCount& a : o.actions) {
-      EnergyRow row{o.layer, o.phase, o.op, action_component(a.key), a.key.text(), a.count, {}};
+      EnergyRow row{o.layer, o.phase, o.op, action_component(a.key), a.key, a.count, {}};
       std::optional<double> unit = table.cost(a.key);
       if (unit) {
         row.pj = *unit * static_cast<double>(a.count);
@@ -22,7 +22,7 @@ EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& 
         r.by_phase[row.phase] += *row.pj;
         r.total_pj += *row.pj;
       } else {
-        r.uncosted[row.action] += a.count;
+        r.uncosted[row.action.text()] += a.count;
       }
       r.rows.push_back(std::move(row));
     }
@@ -55,7 +55,7 @@ std::string energy_csv(const EnergyReport& r) {
     }
     cells[it->second].second[row.component] += *row.pj;
   }
-  std::string s = "layer,phase,component,pj\n";
+  std::string s = "layer,phase,component,energy_pj\n";
   for (const auto& [key, by_comp] : cells)
     for (const auto& [comp, pj] : by_comp)
       s += fmt::format("{},{},{},{:.9g}\n", csv_field(key.first), key.second, comp, pj);
@@ -63,11 +63,12 @@ std::string energy_csv(const EnergyReport& r) {
 }
 
 std::string energy_actions_csv(const EnergyReport& r) {
-  std::string s = "layer,phase,op,component,action,count,pj\n";
+  std::string s = "layer,phase,op,component,action,params,count,energy_pj\n";
   for (const EnergyRow& row : r.rows)
-    s += fmt::format("{},{},{},{},{},{},{}\n", csv_field(row.layer), row.phase, csv_field(row.op),
-                     row.component, row.action, row.count,
-                     row.pj ? fmt::format("{:.9g}", *row.pj) : std::string());
+    s +=
+        fmt::format("{},{},{},{},{},{},{},{}\n", csv_field(row.layer), row.phase, csv_field(row.op),
+                    row.component, row.action.name, csv_field(row.action.param_text()), row.count,
+                    row.pj ? fmt::format("{:.9g}", *row.pj) : std::string());
   return s;
 }
 

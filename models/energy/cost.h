@@ -21,7 +21,8 @@
 namespace lbsim {
 
 struct EnergyRow {
-  std::string layer, phase, op, component, action;  // action = ActionKey::text()
+  std::string layer, phase, op, component;
+  ActionKey action;
   int64_t count = 0;
   std::optional<double> pj;  // nullopt = uncosted
 };
@@ -37,13 +38,14 @@ struct EnergyReport {
 EnergyReport cost_actions(const std::vector<OpActions>& ops, const EnergyTable& table,
                           bool allow_missing = false);
 
-// energy.csv (tidy, for pandas): header "layer,phase,component,pj", one row per (layer, phase,
-// component) with costed actions, pj summed over the layer's ops and actions in that phase (9
-// significant digits); rows in order of first appearance in the run (op order), components in
-// name order within a (layer, phase). RFC 4180 quoting. Deterministic.
+// energy.csv (tidy, for pandas): header "layer,phase,component,energy_pj", one row per (layer,
+// phase, component) with costed actions, energy_pj summed over the layer's ops and actions in that
+// phase (9 significant digits); rows in order of first appearance in the run (op order), components
+// in name order within a (layer, phase). RFC 4180 quoting. Deterministic.
 std::string energy_csv(const EnergyReport& r);
-// energy_actions.csv: every row of r: header "layer,phase,op,component,action,count,pj", pj empty
-// when uncosted.
+// energy_actions.csv: every row of r: header "layer,phase,op,component,action,params,count,
+// energy_pj" (action and params written as actions.csv writes them), energy_pj empty when
+// uncosted.
 std::string energy_actions_csv(const EnergyReport& r);
 // Human-readable totals by component (uJ and share), by phase, then the uncosted actions.
 std::string energy_summary(const EnergyReport& r, const EnergyTable& table);

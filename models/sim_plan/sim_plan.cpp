@@ -548,7 +548,7 @@ const std::vector<OpRowColumn>& op_row_columns() {
       C{"cycles", nullptr, &OpRow::cycles},
       C{"compute_cycles", nullptr, &OpRow::compute_cycles},
       C{"stall_cycles", nullptr, &OpRow::stall_cycles},
-      C{"utilization", nullptr, nullptr, &OpRow::utilization},
+      C{"utilization_fraction", nullptr, nullptr, &OpRow::utilization},
       C{"ifmap_sram_read_bytes", nullptr, &OpRow::ifmap_sram_read_bytes},
       C{"filter_sram_read_bytes", nullptr, &OpRow::filter_sram_read_bytes},
       C{"ofmap_sram_write_bytes", nullptr, &OpRow::ofmap_sram_write_bytes},

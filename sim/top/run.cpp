@@ -95,10 +95,12 @@ Recost recost_run(const std::string& run_dir, const EnergyTable& table,
       !stats["run"].is_object())
     throw UserError(fmt::format("{}: error: not the stats.json of lbsim run (no \"run\" object)",
                                 stats_path.string()));
-  stats["run"]["energy_table"] = {{"file", table.file()},
-                                  {"node", table.node()},
-                                  {"hash", table.text_hash()},
-                                  {"allow_missing_costs", allow_missing_costs}};
+  RunInfo costed;
+  costed.energy_file = table.file();
+  costed.energy_node = table.node();
+  costed.energy_hash = table.text_hash();
+  costed.allow_missing_costs = allow_missing_costs;
+  stats["run"]["energy_table"] = energy_table_json(costed);
   const std::string stats_text = stats.dump(2) + "\n";
   reports::check_training_options(training);
   const reports::ReportFiles report_files =
@@ -139,7 +141,7 @@ nlohmann::ordered_json metrics_json(const RunMetrics& m) {
   j["compute_cycles"] = m.compute_cycles;
   j["macs"] = m.macs;
   j["latency_s"] = m.latency_s;
-  j["utilization"] = m.utilization;
+  j["utilization_fraction"] = m.utilization;
   j["dram_read_bytes"] = m.dram_read_bytes;
   j["dram_write_bytes"] = m.dram_write_bytes;
   j["energy_pj"] = m.energy_pj;
@@ -155,7 +157,7 @@ RunMetrics metrics_from_json(const nlohmann::json& j) {
   m.compute_cycles = j.at("compute_cycles").get<int64_t>();
   m.macs = j.at("macs").get<int64_t>();
   m.latency_s = j.at("latency_s").get<double>();
-  m.utilization = j.at("utilization").get<double>();
+  m.utilization = j.at("utilization_fraction").get<double>();
   m.dram_read_bytes = j.at("dram_read_bytes").get<int64_t>();
   m.dram_write_bytes = j.at("dram_write_bytes").get<int64_t>();
   m.energy_pj = j.at("energy_pj").get<double>();

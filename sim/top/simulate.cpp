@@ -129,6 +129,13 @@ RunResult simulate(const ArchConfig& arch, const Workload& workload, SimPlan pla
   return r;
 }
 
+nlohmann::ordered_json energy_table_json(const RunInfo& info) {
+  return {{"file", info.energy_file},
+          {"node_nm", info.energy_node},
+          {"hash", info.energy_hash},
+          {"allow_missing_costs", info.allow_missing_costs}};
+}
+
 std::string stats_json(const ArchConfig& arch, const Workload& workload, const RunInfo& info,
                        const RunResult& r) {
   nlohmann::ordered_json run;
@@ -142,11 +149,7 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
   formats["error"] = arch.pe.error ? arch.pe.error->describe() : "";
   run["formats"] = formats;
   run["dgrad_lowering"] = dgrad_lowering_name(arch.mapping.dgrad_lowering);
-  if (!info.energy_file.empty())
-    run["energy_table"] = {{"file", info.energy_file},
-                           {"node", info.energy_node},
-                           {"hash", info.energy_hash},
-                           {"allow_missing_costs", info.allow_missing_costs}};
+  if (!info.energy_file.empty()) run["energy_table"] = energy_table_json(info);
   run["pe_array"] = {{"type", arch.pe.type},
                      {"rows", arch.pe.rows},
                      {"cols", arch.pe.cols},
@@ -163,7 +166,7 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
   run["compute_cycles"] = r.compute_cycles;
   run["total_macs"] = r.total_macs;
   run["workload_macs"] = r.workload_macs;
-  run["utilization"] = r.utilization;
+  run["utilization_fraction"] = r.utilization;
   run["dram_read_bytes"] = r.dram_read_bytes;
   run["dram_write_bytes"] = r.dram_write_bytes;
   run["ops"] = r.rows.size();

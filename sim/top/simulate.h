@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -76,5 +77,8 @@ struct RunInfo {
 // seed}, "stats": {<the stats tree>}}, 2-space indent.
 std::string stats_json(const ArchConfig& arch, const Workload& workload, const RunInfo& info,
                        const RunResult& result);
+// stats.json's run.energy_table: {file, node_nm, hash, allow_missing_costs} of `info` (also what
+// `lbsim report --out` writes when it re-costs a run).
+nlohmann::ordered_json energy_table_json(const RunInfo& info);
 
 }  // namespace lbsim

@@ -44,7 +44,7 @@ for f in stats.json layers.csv actions.csv energy.csv energy_actions.csv report.
 done
 cmp r1/layers.csv double/layers.csv || fail "re-costing changed layers.csv"
 grep -q '"file": ".*double.yaml"' double/stats.json || fail "double/stats.json lacks its table"
-grep -q '"node": 7' out/node7/stats.json || fail "node7/stats.json lacks the node"
+grep -q '"node_nm": 7' out/node7/stats.json || fail "node7/stats.json lacks the node"
 
 # Where the re-costed run goes is said, and the run itself is rewritten only when asked.
 expect_user_error "say where the re-costed run goes: --out DIR" nowhere report r1
@@ -62,28 +62,29 @@ def rows(p): return list(csv.DictReader(open(p)))
 base, dbl, n7, acts, agg, agg2 = (rows(p) for p in sys.argv[1:7])
 # energy.csv = energy_actions.csv summed per (layer, phase, component), in order of appearance.
 for detail, summed in ((base, agg), (dbl, agg2)):
-    assert list(summed[0].keys()) == ["layer", "phase", "component", "pj"], summed[0].keys()
+    assert list(summed[0].keys()) == ["layer", "phase", "component", "energy_pj"], summed[0].keys()
     want = OrderedDict()
     for r in detail:
-        if r["pj"] != "":
+        if r["energy_pj"] != "":
             want.setdefault((r["layer"], r["phase"]), {}).setdefault(r["component"], 0.0)
-            want[(r["layer"], r["phase"])][r["component"]] += float(r["pj"])
+            want[(r["layer"], r["phase"])][r["component"]] += float(r["energy_pj"])
     flat = [(l, p, c, v) for (l, p), by in want.items() for c, v in sorted(by.items())]
     assert len(flat) == len(summed), (len(flat), len(summed))
     for (l, p, c, v), r in zip(flat, summed):
         assert (l, p, c) == (r["layer"], r["phase"], r["component"]), ((l, p, c), r)
-        assert abs(float(r["pj"]) - v) <= 1e-8 * max(1.0, v), (r, v)
+        assert abs(float(r["energy_pj"]) - v) <= 1e-8 * max(1.0, v), (r, v)
 assert len(base) == len(dbl) == len(n7) == len(acts) > 100, (len(base), len(dbl), len(n7), len(acts))
-assert list(base[0].keys()) == ["layer", "phase", "op", "component", "action", "count", "pj"]
+assert list(base[0].keys()) == ["layer", "phase", "op", "component", "action", "params", "count",
+                                "energy_pj"]
 factor = {"dram": 1.0, "pe_array": 0.094, "quant_unit": 0.094, "vector_unit": 0.094}
 comps = set()
 for b, d, s, a in zip(base, dbl, n7, acts):
-    key = (b["layer"], b["phase"], b["op"], b["action"], b["count"])
-    assert key == (d["layer"], d["phase"], d["op"], d["action"], d["count"]), (b, d)
-    assert key == (s["layer"], s["phase"], s["op"], s["action"], s["count"]), (b, s)
-    want = a["action"] + ("{" + a["params"] + "}" if a["params"] else "")
-    assert (a["layer"], a["count"], want) == (b["layer"], b["count"], b["action"]), (a, b)
-    pb, pd, ps = float(b["pj"]), float(d["pj"]), float(s["pj"])
+    key = (b["layer"], b["phase"], b["op"], b["action"], b["params"], b["count"])
+    assert key == (d["layer"], d["phase"], d["op"], d["action"], d["params"], d["count"]), (b, d)
+    assert key == (s["layer"], s["phase"], s["op"], s["action"], s["params"], s["count"]), (b, s)
+    # the action and its parameters are written as actions.csv writes them
+    assert (a["layer"], a["phase"], a["op"], a["action"], a["params"], a["count"]) == key, (a, b)
+    pb, pd, ps = float(b["energy_pj"]), float(d["energy_pj"]), float(s["energy_pj"])
     assert abs(pd - 2 * pb) <= 1e-7 * max(1.0, pd), (b, d)
     f = 0.08 if b["component"].startswith("sram_") else factor[b["component"]]
     assert abs(ps - f * pb) <= 1e-7 * max(1.0, pb), (b, s, f)
@@ -112,7 +113,7 @@ grep -q -- '--allow-missing-costs' stderr.txt || fail "the error does not name t
 "$LBSIM" report --energy novec.yaml r1 --out novec --allow-missing-costs >novec.txt
 grep -q '^uncosted actions' novec.txt || fail "uncosted not reported: $(cat novec.txt)"
 grep -q 'vector_op{kind=norm} x ' novec.txt || fail "vector_op not listed: $(cat novec.txt)"
-grep -q ',vector_unit,vector_op{kind=norm},[0-9]*,$' novec/energy_actions.csv ||
+grep -q ',vector_unit,vector_op,kind=norm,[0-9]*,$' novec/energy_actions.csv ||
   fail "uncosted row keeps a pj"
 grep -q ',vector_unit,' novec/energy.csv && fail "energy.csv has a row for the uncosted vector unit"
 

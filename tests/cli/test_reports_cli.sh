@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reports (reports/): `lbsim run` writes report.json, report.md and report.html next to stats.json,
 # layers.csv, actions.csv, energy.csv and energy_actions.csv:
-#  * report.json has schema_version 1 and one op entry per layers.csv row, with the same values;
+#  * report.json has schema_version 2 and one op entry per layers.csv row, with the same values;
 #  * energy.csv summed per layer x phase x component gives report.json's per layer x phase energy
 #    and, over everything, its total;
 #  * report.html is self-contained (no src=, only href="#...") with one inline <svg> per figure (6;
@@ -30,7 +30,7 @@ import csv, json, math, re, sys
 d, svgs = sys.argv[1], int(sys.argv[2])
 rep = json.load(open(f"{d}/report.json"))
 stats = json.load(open(f"{d}/stats.json"))["run"]
-assert rep["schema"] == "lbsim-report" and rep["schema_version"] == 1, rep["schema_version"]
+assert rep["schema"] == "lbsim-report" and rep["schema_version"] == 2, rep["schema_version"]
 rows = list(csv.DictReader(open(f"{d}/layers.csv")))
 assert len(rep["ops"]) == len(rows) > 100, (len(rep["ops"]), len(rows))
 for op, r in zip(rep["ops"], rows):
@@ -42,16 +42,16 @@ for op, r in zip(rep["ops"], rows):
     for k in ("ifmap_sram_read_bytes", "filter_sram_read_bytes", "ofmap_sram_write_bytes",
               "dram_read_bytes", "dram_write_bytes"):
         assert op["traffic"][k] == int(r[k]), (k, op, r)
-    assert abs(op["utilization"] - float(r["utilization"])) < 1e-12, (op, r)
+    assert abs(op["utilization_fraction"] - float(r["utilization_fraction"])) < 1e-12, (op, r)
     assert op["bound"] == ("memory" if int(r["stall_cycles"]) > int(r["compute_cycles"]) else "compute")
 assert rep["totals"]["cycles"] == stats["total_cycles"] == sum(int(r["cycles"]) for r in rows)
 
-# energy.csv per layer x phase x component (its pj has 9 significant digits: tolerance 1e-8)
+# energy.csv per layer x phase x component (its energy_pj has 9 significant digits: tolerance 1e-8)
 sums = {}
 for e in csv.DictReader(open(f"{d}/energy.csv")):
     key = (e["layer"], e["phase"], e["component"])
     assert key not in sums, ("one row per layer x phase x component", key)
-    sums[key] = float(e["pj"])
+    sums[key] = float(e["energy_pj"])
 total = rep["totals"]["energy_pj"]
 assert total > 0
 assert abs(sum(sums.values()) - total) <= 1e-8 * total, (sum(sums.values()), total)
@@ -133,7 +133,7 @@ $PY - r2/report.json f32 <<'PY' || fail "fine-tune estimate"
 import csv, json, sys
 rep = json.load(open(sys.argv[1]))
 f32 = json.load(open(sys.argv[2] + "/stats.json"))["run"]
-pj = sum(float(e["pj"]) for e in csv.DictReader(open(sys.argv[2] + "/energy.csv")))
+pj = sum(float(e["energy_pj"]) for e in csv.DictReader(open(sys.argv[2] + "/energy.csv")))
 t = rep["training_estimate"]
 f = t["fine_tune"]
 assert f["pe_type"] == "fp32" and f["epochs"] == 1 and f["iterations"] == 1563, f

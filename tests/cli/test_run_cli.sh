@@ -35,7 +35,7 @@ grep -q '^slowest layer ops:' summary.txt || fail "summary lacks the slowest ops
 # (32 x 16 x 16 x 32 x 16 x 9 = 37748736 each): + 2 x 3 x 37748736.
 $PY - out/run/layers.csv out/run/stats.json <<'PY' || fail "layers.csv / stats.json checks"
 import csv, json, sys
-header = ("layer,phase,op,m,n,k,macs,folds,cycles,compute_cycles,stall_cycles,utilization,"
+header = ("layer,phase,op,m,n,k,macs,folds,cycles,compute_cycles,stall_cycles,utilization_fraction,"
           "ifmap_sram_read_bytes,filter_sram_read_bytes,ofmap_sram_write_bytes,dram_read_bytes,"
           "dram_write_bytes,quant_ops,vector_ops")
 with open(sys.argv[1], newline="") as f:
@@ -48,7 +48,7 @@ for r in rows:
     assert r["phase"] in ("fwd", "dgrad", "wgrad", "update"), r
     assert int(r["cycles"]) == int(r["compute_cycles"]) + int(r["stall_cycles"]), r
     assert int(r["stall_cycles"]) >= 0, r
-    assert 0 <= float(r["utilization"]) <= 1, r
+    assert 0 <= float(r["utilization_fraction"]) <= 1, r
 # training order: forward first, conv1's weight gradient and update last
 assert (rows[0]["layer"], rows[0]["phase"], rows[0]["op"]) == ("conv1", "fwd", "gemm"), rows[0]
 assert (rows[-2]["layer"], rows[-2]["phase"]) == ("conv1", "wgrad"), rows[-2]
@@ -99,7 +99,7 @@ assert r["arch_overrides"] == ["pe_array.rows=16", "pe_array.formats.weight=mls_
 assert r["formats"]["weight"].startswith("mls_m2e2") and r["formats"]["error"].startswith("mls_m1e2")
 assert r["dgrad_lowering"] == "transposed"
 t = r["energy_table"]
-assert t["node"] == 45 and len(t["hash"]) == 16 and "45nm.yaml" in t["file"]
+assert t["node_nm"] == 45 and len(t["hash"]) == 16 and "45nm.yaml" in t["file"]
 assert sys.argv[3] == "lbsim " + r["lbsim_version"], (sys.argv[3], r["lbsim_version"])
 assert json.load(open(sys.argv[2]))["run"]["arch"] == "my16"
 EOF

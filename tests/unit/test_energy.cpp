@@ -404,9 +404,9 @@ TEST_CASE("costing: allowed uncosted actions are listed and left out of the tota
   REQUIRE(r.uncosted.size() == 1);
   CHECK(r.uncosted.at("int_mul{a_bits=2;b_bits=2}") == 7);
   const std::string csv = energy_actions_csv(r);
-  CHECK_THAT(csv, Catch::StartsWith("layer,phase,op,component,action,count,pj\n"));
-  CHECK_THAT(csv, Catch::Contains("l,fwd,gemm,pe_array,int_mul{a_bits=2;b_bits=2},7,\n"));
-  CHECK_THAT(csv, Catch::Contains("l,fwd,gemm,dram,dram_bit{type=ddr4},100,1500\n"));
+  CHECK_THAT(csv, Catch::StartsWith("layer,phase,op,component,action,params,count,energy_pj\n"));
+  CHECK_THAT(csv, Catch::Contains("l,fwd,gemm,pe_array,int_mul,a_bits=2;b_bits=2,7,\n"));
+  CHECK_THAT(csv, Catch::Contains("l,fwd,gemm,dram,dram_bit,type=ddr4,100,1500\n"));
   CHECK_THAT(energy_summary(r, t), Catch::Contains("uncosted actions") &&
                                        Catch::Contains("int_mul{a_bits=2;b_bits=2} x 7"));
 }
@@ -429,7 +429,7 @@ TEST_CASE("energy.csv: one row per layer x phase x component, summed over ops an
   const EnergyReport r = cost_actions({a, b, c, d}, t, /*allow_missing=*/true);
   // conv,1 dgrad pe_array = (1 + 2) x 3.7 (gemm and col2im summed; the uncosted int_mul adds 0).
   CHECK(energy_csv(r) ==
-        "layer,phase,component,pj\n"
+        "layer,phase,component,energy_pj\n"
         "\"conv,1\",fwd,dram,30\n\"conv,1\",fwd,pe_array,37\n"
         "bn,fwd,dram,15\n"
         "\"conv,1\",dgrad,dram,15\n\"conv,1\",dgrad,pe_array,11.1\n");

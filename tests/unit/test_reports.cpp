@@ -60,7 +60,7 @@ EnergyRow erow(const std::string& layer, const std::string& phase, const std::st
   r.phase = phase;
   r.op = op;
   r.component = comp;
-  r.action = "x";
+  r.action = ActionKey{"x", {}};
   r.count = 1;
   r.pj = pj;
   return r;
@@ -149,7 +149,7 @@ TEST_CASE("ops aggregate per layer x phase; energy follows its op") {
 TEST_CASE("report.json: versioned schema, per-op and per layer x phase entries") {
   const auto j = nlohmann::json::parse(report_json(input()));
   CHECK(j["schema"] == "lbsim-report");
-  CHECK(j["schema_version"] == 1);
+  CHECK(j["schema_version"] == 2);
   CHECK(j["run"]["smp_samples"] == 2);
   CHECK_FALSE(j["run"].contains("systemc_delta_cycles"));
   CHECK(j["totals"]["cycles"] == 300);

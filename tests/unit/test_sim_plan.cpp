@@ -400,7 +400,7 @@ TEST_CASE("scalesim_compat: one cycle less per GEMM op, taken off the last item"
 
 TEST_CASE("layers.csv: exact header, quoting") {
   CHECK(std::string(layers_csv_header()) ==
-        "layer,phase,op,m,n,k,macs,folds,cycles,compute_cycles,stall_cycles,utilization,"
+        "layer,phase,op,m,n,k,macs,folds,cycles,compute_cycles,stall_cycles,utilization_fraction,"
         "ifmap_sram_read_bytes,filter_sram_read_bytes,ofmap_sram_write_bytes,dram_read_bytes,"
         "dram_write_bytes,quant_ops,vector_ops");
   OpRow r;
@@ -439,9 +439,10 @@ TEST_CASE("layers.csv is read by column name, whatever the order") {
   REQUIRE(rev.size() == 1);
   CHECK(layers_csv(rev) == layers_csv({r}));
   const std::string header = layers_csv_header();
-  CHECK_THROWS_WITH(parse_layers_csv(header + ",utilisation\n", "l.csv"),
-                    Catch::Contains("l.csv:1: error: unknown layers.csv column 'utilisation'") &&
-                        Catch::Contains("did you mean 'utilization'"));
+  CHECK_THROWS_WITH(parse_layers_csv(header + ",utilisation_fraction\n", "l.csv"),
+                    Catch::Contains("l.csv:1: error: unknown layers.csv column "
+                                    "'utilisation_fraction'") &&
+                        Catch::Contains("did you mean 'utilization_fraction'"));
   CHECK_THROWS_WITH(parse_layers_csv("layer,phase,op\n", "l.csv"),
                     Catch::Contains("l.csv:1: error: layers.csv lacks the column 'm'"));
   CHECK_THROWS_WITH(parse_layers_csv(header + ",macs\n", "l.csv"),

@@ -111,7 +111,7 @@ def cost(args, recipe, trace):
         stats = json.load(f)
     import csv
     with open(os.path.join(out, "energy.csv")) as f:
-        pj = sum(float(r["pj"]) for r in csv.DictReader(f))
+        pj = sum(float(r["energy_pj"]) for r in csv.DictReader(f))
     return {"energy_uj": pj / 1e6, "time_ms": stats["run"]["time_ms"],
             "cycles": stats["run"]["total_cycles"], "macs": stats["run"]["total_macs"],
             "arch": arch + (" " + " ".join(f"-p {p}" for p in params) if params else "")}

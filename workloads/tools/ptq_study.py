@@ -75,8 +75,8 @@ def lbsim_cost(trace, arch, work):
     except (ValueError, RuntimeError) as e:
         raise SystemExit(f"ptq_study: lbsim run failed on {trace}: {e}")
     stats, layers, energy = r["stats"], r["layers"], r["energy"]
-    dram_pj = sum(float(e["pj"]) for e in energy if e["component"] == "dram")
-    return {"energy_uj": sum(float(e["pj"]) for e in energy) / 1e6, "dram_uj": dram_pj / 1e6,
+    dram_pj = sum(float(e["energy_pj"]) for e in energy if e["component"] == "dram")
+    return {"energy_uj": sum(float(e["energy_pj"]) for e in energy) / 1e6, "dram_uj": dram_pj / 1e6,
             "time_ms": stats["run"]["time_ms"], "cycles": stats["run"]["total_cycles"],
             "weight_dram_bytes": weight_dram_bytes(stats),
             "dram_read_bytes": sum(int(row["dram_read_bytes"]) for row in layers)}
