@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <system_error>
 
 #include "models/core/error.h"
@@ -87,28 +90,104 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path, ec);
 }
 
-// Runs argv[0] (a full path) with `argv` in `cwd`, stdin from /dev/null, stdout and stderr to
-// `log`; no shell. Returns the exit status (-1 when it could not be started or was killed).
-int run_program(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
-                const std::filesystem::path& log) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+namespace {
+
+// Writes all of `bytes` to the pipe `fd`; false when the reader is gone (EPIPE: the SIGPIPE that
+// comes with it is blocked and consumed here, so a dead gnuplot is an error, not a dead lbsim).
+bool write_pipe(int fd, const std::string& bytes) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  size_t done = 0;
+  bool ok = true;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (!ok && errno == EPIPE) {
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return ok;
+}
+
+}  // namespace
+
+GnuplotProcess::GnuplotProcess(const std::string& program)
+    : m_program(program), m_exe(find_executable(program)), m_dir("lbsim-gnuplot") {
+  if (m_exe.empty()) return;
+  int fd[2];
+  if (::pipe2(fd, O_CLOEXEC) != 0)
+    throw UserError(
+        fmt::format("error: cannot start {}: pipe() failed: {}", m_exe, std::strerror(errno)));
+  const std::string log = (m_dir.path / "gnuplot.log").string();
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, fd[0], 0);  // dup2 clears O_CLOEXEC on stdin
   posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+  posix_spawn_file_actions_addchdir_np(&fa, m_dir.path.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args = {const_cast<char*>(m_exe.c_str()), nullptr};
   pid_t pid = 0;
-  const int err = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  const int err = posix_spawn(&pid, m_exe.c_str(), &fa, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  if (err != 0) return -1;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
+  posix_spawnattr_destroy(&attr);
+  ::close(fd[0]);
+  if (err != 0) {
+    ::close(fd[1]);
+    throw UserError(fmt::format("error: cannot start {}: {}", m_exe, std::strerror(err)));
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  m_pid = pid;
+  m_in = fd[1];
 }
+
+GnuplotProcess::~GnuplotProcess() {
+  if (m_pid > 0) ::kill(m_pid, SIGKILL);
+  stop();
+}
+
+// Ends gnuplot's input and reaps it; its exit status, -1 when killed or already reaped.
+void GnuplotProcess::stop() {
+  if (m_in >= 0) ::close(m_in);
+  m_in = -1;
+  if (m_pid <= 0) return;
+  int status = 0;
+  while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  m_pid = -1;
+  m_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool GnuplotProcess::draw(const std::vector<std::pair<std::string, std::string>>& files,
+                          const std::string& commands) {
+  if (m_pid <= 0) throw std::logic_error("GnuplotProcess::draw: no process (or drawn twice)");
+  for (const auto& [name, bytes] : files) {
+    std::ofstream f(m_dir.path / name, std::ios::binary);
+    f << bytes;
+    if (!f) throw UserError(fmt::format("error: cannot write {}", (m_dir.path / name).string()));
+  }
+  const bool sent = write_pipe(m_in, commands);
+  stop();
+  return sent && m_status == 0;
+}
+
+std::string GnuplotProcess::log() const { return read_file(m_dir.path / "gnuplot.log"); }
 
 }  // namespace lbsim::reports

@@ -28,9 +28,38 @@ struct TempDir {
   std::filesystem::path path;
 };
 
-// Runs argv[0] (a full path) with `argv` in `cwd`, stdin from /dev/null, stdout and stderr to
-// `log`; no shell. Returns the exit status (-1 when it could not be started or was killed).
-int run_program(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
-                const std::filesystem::path& log);
+// A gnuplot process started ahead of need: the one way lbsim runs gnuplot (report figures and the
+// sweep summary). It is spawned without a shell (posix_spawn with an argument vector) in a fresh
+// temporary directory and reads its commands from a pipe, so a caller can start it before a
+// simulation and let gnuplot's start-up overlap the simulation. The child starts with the
+// default signal dispositions and an empty signal mask.
+class GnuplotProcess {
+ public:
+  // `program` is looked up as execvp would; when it is not found, available() is false and no
+  // process starts. UserError when the temporary directory or the pipe cannot be made.
+  explicit GnuplotProcess(const std::string& program = "gnuplot");
+  ~GnuplotProcess();  // a process not yet drawn with is killed and reaped; the directory removed
+  GnuplotProcess(const GnuplotProcess&) = delete;
+  GnuplotProcess& operator=(const GnuplotProcess&) = delete;
+
+  bool available() const { return !m_exe.empty(); }
+  const std::string& program() const { return m_program; }
+  const std::string& executable() const { return m_exe; }
+  // The process's working directory: draw() writes the data files there, the plots appear there.
+  const std::filesystem::path& dir() const { return m_dir.path; }
+  // Writes `files` (name, bytes) into dir(), sends `commands`, ends gnuplot's input and waits for
+  // it. True when gnuplot exited with status 0. Once per object (std::logic_error otherwise).
+  bool draw(const std::vector<std::pair<std::string, std::string>>& files,
+            const std::string& commands);
+  // What gnuplot printed (warnings and errors).
+  std::string log() const;
+
+ private:
+  void stop();
+  std::string m_program, m_exe;
+  TempDir m_dir;
+  int m_pid = -1, m_in = -1;  // the child, the write end of its stdin
+  int m_status = -1;          // its exit status once reaped (-1: killed)
+};
 
 }  // namespace lbsim::reports

@@ -2,7 +2,9 @@
 // one '#' header line naming the columns with their units) and a standalone script (<name>.gp)
 // that writes <name>.svg (svg terminal) and <name>.pdf (pdfcairo). All of a run's figures are
 // drawn by ONE gnuplot process, started without a shell (posix_spawn with an argv) in a fresh
-// temporary directory; the files are read back and the SVGs embedded inline in report.html.
+// temporary directory and fed through a pipe — `lbsim run` starts it before it simulates
+// (GnuplotProcess), so that gnuplot's start-up can overlap the simulation; the files are
+// read back and the SVGs embedded inline in report.html.
 //
 // Readability at any network size: per-layer figures are horizontal bars in network order; when a
 // network has more than kAllLayersUpTo layers only the kTopLayers largest are drawn (still in
@@ -115,17 +117,17 @@ std::string script_head(const std::string& name, const std::string& title,
   return s;
 }
 
-// Draws the current plot to <name>.svg (w x h px) and <name>.pdf (same aspect, 1 in = 120 px).
-std::string script_tail(const std::string& name, const std::string& plot, int w, int h) {
-  std::string s;
-  s += fmt::format(
+// Completes p.script (its head so far) with `plot`: the standalone figures/<name>.gp, which draws
+// <name>.svg (w x h px) and then <name>.pdf (same aspect, 1 in = 120 px).
+void finish_script(PlotSource& p, const std::string& plot, int w, int h) {
+  p.script += fmt::format(
       "set terminal svg size {},{} font \"sans,12\" noenhanced background \"#ffffff\"\n", w, h);
-  s += fmt::format("set output {}\n", gp_string(name + ".svg"));
-  s += plot;
-  s += fmt::format("set terminal pdfcairo size {:.3f}in,{:.3f}in font \"sans,9\" noenhanced\n",
-                   w / 120.0, h / 120.0);
-  s += fmt::format("set output {}\nreplot\nunset output\n", gp_string(name + ".pdf"));
-  return s;
+  p.script += fmt::format("set output {}\n", gp_string(p.name + ".svg"));
+  p.script += plot;
+  p.script +=
+      fmt::format("set terminal pdfcairo size {:.3f}in,{:.3f}in font \"sans,9\" noenhanced\n",
+                  w / 120.0, h / 120.0);
+  p.script += fmt::format("set output {}\nreplot\nunset output\n", gp_string(p.name + ".pdf"));
 }
 
 // 26 px a bar: 0.22 in in the PDF, room for its 9 pt label.
@@ -296,7 +298,7 @@ std::vector<PlotSource> plot_sources(const ReportInput& in) {
         "labels left "
         "offset char 0.6,0\n",
         gp_string(p.name + ".tsv"), kPalette[0], u.name);
-    p.script += script_tail(p.name, plot, 900, bars_height(comps.size()));
+    finish_script(p, plot, 900, bars_height(comps.size()));
     out.push_back(p);
   }
 
@@ -338,8 +340,8 @@ std::vector<PlotSource> plot_sources(const ReportInput& in) {
         "set xrange [0:*]\nset format x \"%g\"\nset xlabel {}\nset key outside right top "
         "vertical\n",
         gp_string("energy (" + u.name + ")"));
-    p.script += script_tail(p.name, stacked_plot(p.name + ".tsv", titles, colors), 900,
-                            std::max(340, 200 + 40 * static_cast<int>(in.phases.size())));
+    finish_script(p, stacked_plot(p.name + ".tsv", titles, colors), 900,
+                  std::max(340, 200 + 40 * static_cast<int>(in.phases.size())));
     out.push_back(p);
   }
 
@@ -376,8 +378,7 @@ std::vector<PlotSource> plot_sources(const ReportInput& in) {
     p.script += fmt::format(
         "set xrange [0:*]\nset format x \"%g\"\nset xlabel {}\nset key inside bottom right\n",
         gp_string("latency (" + u.name + ")"));
-    p.script += script_tail(p.name, stacked_plot(p.name + ".tsv", titles, colors), 900,
-                            bars_height(shown.size()));
+    finish_script(p, stacked_plot(p.name + ".tsv", titles, colors), 900, bars_height(shown.size()));
     out.push_back(p);
   }
   // 4. Per-layer PE-array utilisation (layers with MACs, all phases).
@@ -406,7 +407,7 @@ std::vector<PlotSource> plot_sources(const ReportInput& in) {
         "plot {} using 2:0:(0):2:($0-0.35):($0+0.35):ytic(1) notitle with boxxyerror fc rgb "
         "\"{}\"\n",
         gp_string(p.name + ".tsv"), kPalette[4]);
-    p.script += script_tail(p.name, plot, 900, bars_height(rows));
+    finish_script(p, plot, 900, bars_height(rows));
     out.push_back(p);
   }
   // 5. Compute- vs memory-bound: compute and stall cycles per layer.
@@ -430,9 +431,8 @@ std::vector<PlotSource> plot_sources(const ReportInput& in) {
     p.script += fmt::format(
         "set xrange [0:*]\nset format x \"%g\"\nset xlabel {}\nset key inside bottom right\n",
         gp_string("cycles (" + u.name + ")"));
-    p.script += script_tail(
-        p.name,
-        stacked_plot(p.name + ".tsv", {"compute", "stall (memory)"}, {kPalette[0], kPalette[2]}),
+    finish_script(
+        p, stacked_plot(p.name + ".tsv", {"compute", "stall (memory)"}, {kPalette[0], kPalette[2]}),
         900, bars_height(shown.size()));
     out.push_back(p);
   }
@@ -498,42 +498,44 @@ std::vector<PlotSource> plot_sources(const ReportInput& in) {
           "\"{}\" title {}",
           gp_string(p.name + ".tsv"), gp_string(label(in.phases[i])), kPalette[i % 10],
           gp_string(phase_label(in.phases[i])));
-    p.script += script_tail(p.name, plot + "\n", 900, 560);
+    finish_script(p, plot + "\n", 900, 560);
     out.push_back(p);
   }
   return out;
 }
 
 PlotSet render_plots(const ReportInput& in, const std::string& gnuplot) {
+  GnuplotProcess process(gnuplot);
+  return render_plots(in, process);
+}
+
+PlotSet render_plots(const ReportInput& in, GnuplotProcess& gnuplot) {
   PlotSet set;
-  const std::string exe = find_executable(gnuplot);
-  if (exe.empty()) {
+  if (!gnuplot.available()) {
     set.note = fmt::format(
         "plots not rendered: {} not found (install Debian's gnuplot-nox and re-run lbsim report)",
-        gnuplot);
+        gnuplot.program());
     return set;
   }
   const std::vector<PlotSource> sources = plot_sources(in);
-  TempDir dir("lbsim-plots");
-  std::vector<std::string> argv = {exe};
+  // Every figure's script in turn (each starts with `reset`), as `gnuplot a.gp b.gp ...` would.
+  // The scripts go to files and only `load` commands through the pipe (gnuplot reads a pipe a byte
+  // per system call).
+  std::vector<std::pair<std::string, std::string>> data;
+  std::string batch;
   for (const PlotSource& s : sources) {
-    std::ofstream gp(dir.path / (s.name + ".gp"), std::ios::binary);
-    gp << s.script;
-    std::ofstream data(dir.path / (s.name + ".tsv"), std::ios::binary);
-    data << s.data;
-    if (!gp || !data) throw UserError("error: cannot write the plot scripts");
-    argv.push_back(s.name + ".gp");
+    data.emplace_back(s.name + ".tsv", s.data);
+    data.emplace_back(s.name + ".gp", s.script);
+    batch += "load " + gp_string(s.name + ".gp") + "\n";
   }
-  // One gnuplot process draws every figure (gnuplot runs its script arguments in turn).
-  const std::filesystem::path log = dir.path / "gnuplot.log";
-  const int rc = run_program(argv, dir.path, log);
+  const bool ok = gnuplot.draw(data, batch);
   for (size_t i = 0; i < sources.size(); ++i) {
     const PlotSource& s = sources[i];
-    const std::string svg = read_file(dir.path / (s.name + ".svg"));
-    std::string pdf = read_file(dir.path / (s.name + ".pdf"));
-    if (rc != 0 || svg.find("</svg>") == std::string::npos || pdf.rfind("%PDF", 0) != 0)
-      throw UserError(fmt::format("error: gnuplot ({}) failed on the {} figure: {}", exe, s.name,
-                                  read_file(log)));
+    const std::string svg = read_file(gnuplot.dir() / (s.name + ".svg"));
+    std::string pdf = read_file(gnuplot.dir() / (s.name + ".pdf"));
+    if (!ok || svg.find("</svg>") == std::string::npos || pdf.rfind("%PDF", 0) != 0)
+      throw UserError(fmt::format("error: gnuplot ({}) failed on the {} figure: {}",
+                                  gnuplot.executable(), s.name, gnuplot.log()));
     fix_pdf_date(pdf);
     set.plots.push_back(Plot{s.name, s.title, inline_svg(svg, fmt::format("p{}_", i + 1))});
     set.files.push_back(FigureFile{s.name + ".tsv", s.data});

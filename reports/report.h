@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -31,6 +32,7 @@
 #include "models/energy/cost.h"
 #include "models/energy/energy_table.h"
 #include "models/sim_plan/sim_plan.h"
+#include "reports/gnuplot.h"
 
 namespace lbsim {
 class OutputSet;
@@ -124,9 +126,11 @@ struct PlotSet {
   std::vector<FigureFile> files;  // figures/ (empty when the plots are not rendered)
   std::string note;               // why plots are missing ("" when rendered)
 };
-// Renders every figure with ONE `gnuplot` process (started without a shell, svg and pdfcairo
-// terminals) in a temporary directory that is removed afterwards. A missing gnuplot gives no
-// plots and a note; a gnuplot failure is a UserError.
+// Renders every figure with `gnuplot` (a process started earlier, e.g. before the simulation, so
+// that its start-up overlaps it; used once) or with one started here, in its temporary directory,
+// removed afterwards. A missing gnuplot gives no plots and a note; a gnuplot failure is a
+// UserError.
+PlotSet render_plots(const ReportInput& in, GnuplotProcess& gnuplot);
 PlotSet render_plots(const ReportInput& in, const std::string& gnuplot = "gnuplot");
 // The gnuplot script and data of one figure (exposed for the tests). The script is standalone:
 // run in the directory of "<name>.tsv" it writes "<name>.svg" and "<name>.pdf".
@@ -149,6 +153,8 @@ struct ReportFiles {
   std::string note;                 // the plot note
 };
 ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot = "gnuplot");
+// The same with a gnuplot process started earlier (render_plots).
+ReportFiles make_reports(const ReportInput& in, GnuplotProcess& gnuplot);
 // Writes report.json, report.md, report.html and the figures/ directory into `dir`, all or nothing
 // (models/core/output.h). figures/ is replaced as a whole, so no figure of an earlier run survives
 // in it.

@@ -89,44 +89,31 @@ double combined_sqnr_db(const std::vector<double>& roles_db) {
 std::vector<std::string> draw_gnuplot_figures(const std::vector<GnuplotFigure>& figures,
                                               const std::string& gnuplot, std::string* note) {
   if (figures.empty()) return {};
-  const std::string exe = find_executable(gnuplot);
-  if (exe.empty()) {
+  GnuplotProcess pool(gnuplot);
+  if (!pool.available()) {
     *note = fmt::format(
         "figures not drawn: {} not found (install Debian's gnuplot-nox; `gnuplot NAME.gp` in "
         "figures/ draws each one from its data)",
         gnuplot);
     return {};
   }
-  TempDir dir("lbsim-sweep-figures");
-  // One batch script: each figure's own script after a full reset, so that it draws exactly what
-  // the standalone `gnuplot NAME.gp` draws.
-  std::string batch = "cd " + gp_string(dir.path.string()) + "\n";
+  // One batch: each figure's own script after a full reset, so that it draws exactly what the
+  // standalone `gnuplot NAME.gp` draws.
+  std::vector<std::pair<std::string, std::string>> files;
+  std::string batch;
   for (const GnuplotFigure& f : figures) {
-    std::ofstream gp(dir.path / (f.name + ".gp"), std::ios::binary);
-    gp << f.script;
-    std::ofstream data(dir.path / (f.name + ".tsv"), std::ios::binary);
-    data << f.data;
-    if (!gp || !data) throw UserError("error: cannot write the sweep figure scripts");
+    files.emplace_back(f.name + ".gp", f.script);
+    files.emplace_back(f.name + ".tsv", f.data);
     batch += "reset session\nload " + gp_string(f.name + ".gp") + "\n";
   }
   batch += "unset output\n";
-  const std::string batch_path = (dir.path / "batch.gp").string();
-  const std::string log_path = (dir.path / "gnuplot.log").string();
-  {
-    std::ofstream out(batch_path, std::ios::binary);
-    out << batch;
-    if (!out) throw UserError("error: cannot write the sweep figure scripts");
-  }
-  const int rc = run_program({exe, batch_path}, dir.path, log_path);
-  if (rc == -1 && !std::filesystem::exists(log_path))
-    throw UserError(fmt::format("error: cannot start {}", gnuplot));
-  const bool ok = rc == 0;
+  const bool ok = pool.draw(files, batch);
   std::vector<std::string> svgs;
   for (const GnuplotFigure& f : figures) {
-    std::string svg = read_file(dir.path / (f.name + ".svg"));
+    std::string svg = read_file(pool.dir() / (f.name + ".svg"));
     if (!ok || svg.find("</svg>") == std::string::npos)
-      throw UserError(fmt::format("error: gnuplot failed on the sweep figures ({}): {}", f.name,
-                                  read_file(log_path)));
+      throw UserError(
+          fmt::format("error: gnuplot failed on the sweep figures ({}): {}", f.name, pool.log()));
     svgs.push_back(std::move(svg));
   }
   return svgs;

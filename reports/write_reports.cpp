@@ -12,10 +12,15 @@
 
 namespace lbsim::reports {
 
-ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot) {
+ReportFiles make_reports(const ReportInput& in, GnuplotProcess& gnuplot) {
   const PlotSet plots = render_plots(in, gnuplot);
   return ReportFiles{report_json(in), report_md(in, plots), report_html(in, plots), plots.files,
                      plots.note};
+}
+
+ReportFiles make_reports(const ReportInput& in, const std::string& gnuplot) {
+  GnuplotProcess process(gnuplot);
+  return make_reports(in, process);
 }
 
 std::string written_line(const std::string& dir, const ReportFiles& files) {

@@ -176,6 +176,8 @@ void cmd_run(const RunArgs& a) {
   req.version = version();
   req.allow_missing_costs = a.allow_missing_costs;
 
+  // The figures' gnuplot starts now: its start-up overlaps the simulation.
+  reports::GnuplotProcess gnuplot;
   const auto t0 = std::chrono::steady_clock::now();
   const RunOutcome run = run_once(std::move(req), table);
   const double wall_s =
@@ -184,7 +186,8 @@ void cmd_run(const RunArgs& a) {
   const std::filesystem::path out(a.out);
   OutputSet files;
   for (const NamedPath& in : inputs) files.add_input(in.path, in.what);
-  const std::string reports_line = add_run_outputs(run, table, a.training, out.string(), files);
+  const std::string reports_line =
+      add_run_outputs(run, table, a.training, out.string(), files, &gnuplot);
   files.commit_directory(out, is_run_output_name);
   const ArchConfig& arch = run.request.arch;
   const RunResult& r = run.sim;

@@ -52,12 +52,14 @@ std::string run_stats_json(const RunOutcome& run, const EnergyTable& table) {
 
 std::string add_run_outputs(const RunOutcome& run, const EnergyTable& table,
                             const reports::TrainingOptions& training, const std::string& dir,
-                            OutputSet& out) {
+                            OutputSet& out, reports::GnuplotProcess* gnuplot) {
   const std::string json = run_stats_json(run, table);
   const std::string csv = layers_csv(run.sim.rows);
   // report.json / report.md / report.html: built before anything is written.
-  const reports::ReportFiles report_files = reports::make_reports(reports::build_report_input(
-      json, csv, run.energy, table, training, run.request.workload.smp_samples));
+  const reports::ReportInput input = reports::build_report_input(
+      json, csv, run.energy, table, training, run.request.workload.smp_samples);
+  const reports::ReportFiles report_files =
+      gnuplot ? reports::make_reports(input, *gnuplot) : reports::make_reports(input);
   const std::filesystem::path d(dir);
   out.add(d / "stats.json", json);
   out.add(d / "layers.csv", csv);

@@ -65,10 +65,11 @@ std::string run_stats_json(const RunOutcome& run, const EnergyTable& table);
 
 // Adds the run's files under `dir` to `out` (committed by the caller). The reports are built
 // here, before anything is written (a report error is a UserError with nothing written). Returns
-// the "wrote: ..." line of the reports (reports::written_line).
+// the "wrote: ..." line of the reports (reports::written_line). `gnuplot`: the figures'
+// gnuplot, started before the simulation (null: one is started here).
 std::string add_run_outputs(const RunOutcome& run, const EnergyTable& table,
                             const reports::TrainingOptions& training, const std::string& dir,
-                            OutputSet& out);
+                            OutputSet& out, reports::GnuplotProcess* gnuplot = nullptr);
 
 // True for the names a run directory holds (the files above and figures/): an existing output
 // directory holding only these is an earlier run's, replaced as a whole by the next run

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -358,6 +359,40 @@ TEST_CASE("gnuplot figures: six inline SVGs plus SVG/PDF/data/script files, dete
   CHECK(count(html, "id='p6_gpPt0'") == 1);
   CHECK(report_md(in, a).find("![Energy by component (one iteration, log scale)](figures/"
                               "energy_by_component.svg)") != std::string::npos);
+}
+
+TEST_CASE("GnuplotProcess: started early, fed through a pipe, reaped, leaves nothing behind") {
+  {
+    GnuplotProcess missing("/nonexistent/gnuplot");
+    CHECK_FALSE(missing.available());
+  }
+  if (!gnuplot_installed()) {
+    WARN("gnuplot is not installed: GnuplotProcess not tested");
+    return;
+  }
+  std::filesystem::path dir;
+  {
+    GnuplotProcess g;
+    REQUIRE(g.available());
+    dir = g.dir();
+    CHECK(std::filesystem::is_directory(dir));
+    CHECK(g.draw({{"d.tsv", "1\t2\n2\t4\n"}},
+                 "set terminal svg\nset output \"d.svg\"\nplot \"d.tsv\" using 1:2 with lines\n"
+                 "unset output\n"));
+    CHECK(read_file(dir / "d.svg").find("</svg>") != std::string::npos);
+    CHECK_THROWS_AS(g.draw({}, ""), std::logic_error);  // once only
+  }
+  CHECK_FALSE(std::filesystem::exists(dir));  // the temporary directory went with the object
+  {
+    GnuplotProcess g;
+    CHECK_FALSE(g.draw({}, "plot no_such_variable\n"));  // a gnuplot error is a failed draw
+    CHECK_THAT(g.log(), Catch::Contains("no_such_variable"));
+  }
+  {
+    GnuplotProcess never_used;  // killed and reaped by the destructor, not waited for
+    dir = never_used.dir();
+  }
+  CHECK_FALSE(std::filesystem::exists(dir));
 }
 
 TEST_CASE("write_reports writes three files atomically") {
