@@ -80,9 +80,11 @@ std::string inline_svg(const std::string& svg, const std::string& prefix) {
 
 TempDir::TempDir(const std::string& stem) {
   std::string tmpl = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX")).string();
+  const auto creating = cleanup::critical_section();  // created and registered as one step
   if (!::mkdtemp(tmpl.data()))
     throw UserError(fmt::format("error: cannot create a temporary directory ({})", tmpl));
   path = tmpl;
+  m_registered = std::make_unique<cleanup::TempPath>(path);
 }
 
 TempDir::~TempDir() {
@@ -156,6 +158,7 @@ GnuplotProcess::GnuplotProcess(const std::string& program)
   }
   m_pid = pid;
   m_in = fd[1];
+  m_registered = std::make_unique<cleanup::ChildProcess>(pid);
 }
 
 GnuplotProcess::~GnuplotProcess() {
@@ -169,8 +172,10 @@ void GnuplotProcess::stop() {
   m_in = -1;
   if (m_pid <= 0) return;
   int status = 0;
+  const auto reaping = cleanup::critical_section();  // reaped and unregistered as one step
   while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
   }
+  m_registered.reset();
   m_pid = -1;
   m_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

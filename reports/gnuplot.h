@@ -3,8 +3,11 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "models/core/cleanup.h"
 
 namespace lbsim::reports {
 
@@ -26,6 +29,9 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::filesystem::path path;
+
+ private:
+  std::unique_ptr<cleanup::TempPath> m_registered;  // removed on interrupt too
 };
 
 // A gnuplot process started ahead of need: the one way lbsim runs gnuplot (report figures and the
@@ -58,8 +64,9 @@ class GnuplotProcess {
   void stop();
   std::string m_program, m_exe;
   TempDir m_dir;
-  int m_pid = -1, m_in = -1;  // the child, the write end of its stdin
-  int m_status = -1;          // its exit status once reaped (-1: killed)
+  int m_pid = -1, m_in = -1;                            // the child, the write end of its stdin
+  int m_status = -1;                                    // its exit status once reaped (-1: killed)
+  std::unique_ptr<cleanup::ChildProcess> m_registered;  // killed on interrupt
 };
 
 }  // namespace lbsim::reports

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <system_error>
 
+#include "models/core/cleanup.h"
 #include "models/core/error.h"
 
 namespace lbsim {
@@ -108,6 +110,11 @@ void OutputSet::check_outputs() const {
 
 void OutputSet::commit() {
   check_outputs();
+  // Every temporary is registered for removal on interrupt while it exists (models/core/cleanup.h).
+  std::vector<std::unique_ptr<cleanup::TempPath>> temps;
+  for (const auto& p : m_paths) temps.push_back(std::make_unique<cleanup::TempPath>(temp_of(p)));
+  for (const auto& d : m_dirs)
+    temps.push_back(std::make_unique<cleanup::TempPath>(temp_of(d.first)));
   std::error_code ec;
   const auto cleanup = [&] {
     for (const auto& p : m_paths) std::filesystem::remove(temp_of(p), ec);
@@ -137,6 +144,8 @@ void OutputSet::commit() {
       throw UserError(fmt::format("{}: error: cannot write", m_paths[i].string()));
     }
   }
+  // The renames as one step that an interrupt cannot split: all outputs new, or none.
+  const auto renaming = cleanup::critical_section();
   for (const auto& p : m_paths) {
     std::filesystem::rename(temp_of(p), p, ec);
     if (ec) {
@@ -193,6 +202,7 @@ void OutputSet::commit_directory(const std::filesystem::path& dir_in,
   }
   const fs::path tmp = dir.string() + kTempSuffix;
   const fs::path old = dir.string() + ".old-lbsim";
+  const cleanup::TempPath tmp_temp(tmp), old_temp(old);
   fs::remove_all(tmp, ec);
   fs::remove_all(old, ec);
   if (!dir.parent_path().empty()) ensure_output_dir(dir.parent_path());
@@ -210,15 +220,20 @@ void OutputSet::commit_directory(const std::filesystem::path& dir_in,
     fs::remove_all(tmp, ec);
     throw;
   }
-  const bool had = fs::exists(fs::symlink_status(dir, ec));
-  ec.clear();
-  if (had) fs::rename(dir, old, ec);
-  if (!ec) fs::rename(tmp, dir, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    fs::remove_all(tmp, ec);
-    if (had && !fs::exists(dir)) fs::rename(old, dir, ec);
-    throw UserError(fmt::format("{}: error: cannot write: {}", shown(), why));
+  bool had = false;
+  {
+    // DIR is set aside and replaced in one step that an interrupt cannot split.
+    const auto renaming = cleanup::critical_section();
+    had = fs::exists(fs::symlink_status(dir, ec));
+    ec.clear();
+    if (had) fs::rename(dir, old, ec);
+    if (!ec) fs::rename(tmp, dir, ec);
+    if (ec) {
+      const std::string why = ec.message();
+      fs::remove_all(tmp, ec);
+      if (had && !fs::exists(dir)) fs::rename(old, dir, ec);
+      throw UserError(fmt::format("{}: error: cannot write: {}", shown(), why));
+    }
   }
   if (had) fs::remove_all(old, ec);
 }

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/core/cleanup.h"
 #include "models/core/error.h"
 #include "sim/cli/cli.h"
 
@@ -157,6 +158,8 @@ const CLI::App* check_arguments(const CLI::App& root, int argc, const char* cons
 }  // namespace lbsim::cli
 
 int main(int argc, char** argv) {
+  // Ctrl-C, SIGTERM, SIGHUP: temporaries removed, outputs as they were (models/core/cleanup.h).
+  lbsim::cleanup::install_interrupt_handler();
   CLI::App app{"lbsim: simulator of low-bit neural-network training accelerators", "lbsim"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "models/core/cleanup.h"
 #include "models/core/error.h"
 #include "models/core/output.h"
 #include "models/sim_plan/sim_plan.h"
@@ -203,6 +204,8 @@ void ChildPool::start(int64_t id, const std::function<std::string()>& work) {
   int fd[2];
   if (pipe(fd) != 0) throw UserError(fmt::format("error: pipe() failed: {}", std::strerror(errno)));
   std::fflush(nullptr);  // nothing buffered is written twice
+  // Forked and registered as one step: an interrupt between the two would miss the worker.
+  auto forking = cleanup::critical_section();
   const pid_t pid = fork();
   if (pid < 0) {
     close(fd[0]);
@@ -210,6 +213,7 @@ void ChildPool::start(int64_t id, const std::function<std::string()>& work) {
     throw UserError(fmt::format("error: fork() failed: {}", std::strerror(errno)));
   }
   if (pid == 0) {
+    cleanup::restore_default_signals();  // an interrupt ends a worker by the signal's action
     close(fd[0]);
     for (const Running& r : m_running) close(r.fd);
     std::string msg;
@@ -229,7 +233,9 @@ void ChildPool::start(int64_t id, const std::function<std::string()>& work) {
     _exit(ok ? 0 : 3);
   }
   close(fd[1]);
-  m_running.push_back(Running{id, pid, fd[0], {}, false});
+  m_running.push_back(
+      Running{id, pid, fd[0], {}, false, std::make_shared<cleanup::ChildProcess>(pid)});
+  forking.unlock();
 }
 
 ChildPool::Done ChildPool::reap(size_t index) {
@@ -238,7 +244,11 @@ ChildPool::Done ChildPool::reap(size_t index) {
   close(r.fd);
   int status = 0;
   struct rusage usage {};
-  while (wait4(r.pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  {
+    const auto reaping = cleanup::critical_section();  // reaped and unregistered as one step
+    while (wait4(r.pid, &status, 0, &usage) < 0 && errno == EINTR) {
+    }
+    r.registered.reset();
   }
   Done d;
   d.id = r.id;

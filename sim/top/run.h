@@ -19,11 +19,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "models/arch/arch_config.h"
+#include "models/core/cleanup.h"
 #include "models/energy/actions.h"
 #include "models/energy/cost.h"
 #include "models/energy/energy_table.h"
@@ -140,6 +142,7 @@ class ChildPool {
     int fd;
     std::string buffer;
     bool eof = false;
+    std::shared_ptr<cleanup::ChildProcess> registered;  // killed and reaped on interrupt
   };
   Done reap(size_t index);
   int m_jobs;
