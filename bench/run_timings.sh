@@ -25,7 +25,7 @@ for net in resnet20 resnet50 vgg16; do
   best=""
   for ((i = 0; i < REPEATS; ++i)); do
     t0=$(date +%s.%N)
-    "${pin[@]}" "$LBSIM" run --arch "$ARCH" --workload "$net" --batch 32 --out "$work/$net" \
+    "${pin[@]}" "$LBSIM" run --arch "$ARCH" --workload "$net" --batch 32 --out "$work/$net" -q \
       >"$work/$net.txt"
     t1=$(date +%s.%N)
     wall=$($PY -c "print(f'{$t1 - $t0:.3f}')")
