@@ -8,6 +8,7 @@
 
 #include "models/core/error.h"
 #include "models/core/input_file.h"
+#include "models/core/json_text.h"
 #include "models/energy/actions.h"
 #include "reports/report.h"
 
@@ -24,7 +25,7 @@ const nlohmann::ordered_json& field(const nlohmann::ordered_json& run, const cha
 
 [[noreturn]] void bad_field(const std::string& file, const std::string& path,
                             const nlohmann::ordered_json& v, const std::string& expected) {
-  std::string shown = v.dump();
+  std::string shown = json_text(v);
   if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
   throw UserError(
       fmt::format("{}: error: run.{}: expected {}, got {}", file, path, expected, shown));
@@ -231,7 +232,7 @@ TrainingEstimate estimate_training(const ReportInput& in, const TrainingOptions&
     if (field(run, "workload", fnt_stats) != field(in.run, "workload", stats_file))
       throw UserError(fmt::format(
           "{}: error: the fine-tune run is of workload {}, the main run of {}", fnt_stats,
-          field(run, "workload", fnt_stats).dump(), in.run["workload"].dump()));
+          json_text(field(run, "workload", fnt_stats)), json_text(in.run["workload"])));
     if (!bool_field(run, "training", fnt_stats))
       throw UserError(fmt::format("{}: error: the fine-tune run is not a training run", fnt_stats));
     const std::string actions_file = (dir / "actions.csv").string();

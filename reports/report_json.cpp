@@ -1,4 +1,5 @@
 // report.json (schema in reports/README.md): deterministic, 2-space indent, keys in a fixed order.
+#include "models/core/json_text.h"
 #include "reports/report.h"
 
 namespace lbsim::reports {
@@ -157,7 +158,7 @@ std::string report_json(const ReportInput& in) {
   } else {
     out["training_estimate"] = nullptr;
   }
-  return out.dump(2) + "\n";
+  return json_text(out, 2) + "\n";
 }
 
 }  // namespace lbsim::reports

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "models/core/json_text.h"
 #include "models/numerics/conv_lowering.h"
 
 namespace lbsim::reports {
@@ -13,7 +14,7 @@ std::string str(const nlohmann::ordered_json& j) {
   if (j.is_string()) return j.get<std::string>();
   if (j.is_boolean()) return j.get<bool>() ? "yes" : "no";
   if (j.is_null()) return "-";
-  return j.dump();
+  return json_text(j);
 }
 
 std::string uj(double pj) { return fmt::format("{:.3f}", pj * 1e-6); }

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "models/core/json_text.h"
+
 namespace lbsim {
 
 uint64_t& StatGroup::counter(const std::string& name, const std::string& unit,
@@ -53,7 +55,7 @@ nlohmann::ordered_json to_json_tree(const StatGroup& g) {
 std::string StatGroup::to_json(int indent) const {
   nlohmann::ordered_json j;
   j[m_name] = to_json_tree(*this);
-  return j.dump(indent);
+  return json_text(j, indent);
 }
 
 }  // namespace lbsim

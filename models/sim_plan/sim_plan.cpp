@@ -645,7 +645,12 @@ std::vector<OpRow> parse_layers_csv(const std::string& text, const std::string& 
       throw UserError(fmt::format("{}: error: {} fields, expected {}", where, f.size(), at.size()));
     OpRow r;
     for (size_t i = 0; i < f.size(); ++i) {
-      if (at[i]->text) r.*(at[i]->text) = f[i];
+      if (at[i]->text) {
+        // A name as a trace would give it (no control characters, UTF-8): it goes into reports.
+        if (const std::string problem = name_problem(f[i]); !problem.empty())
+          throw UserError(fmt::format("{}: error: {} {}", where, at[i]->name, problem));
+        r.*(at[i]->text) = f[i];
+      }
       if (at[i]->integer) r.*(at[i]->integer) = csv_int(f[i], where);
       if (at[i]->real) r.*(at[i]->real) = csv_real(f[i], where);
     }

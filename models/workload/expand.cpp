@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "models/core/error.h"
+#include "models/core/json_text.h"
 #include "models/workload/workload.h"
 
 namespace lbsim {
@@ -90,6 +91,9 @@ std::string name_problem(const std::string& text) {
     if (c < 0x20 || c == 0x7f)
       return fmt::format("contains the control character 0x{:02x} at position {}", c, i + 1);
   }
+  if (const size_t at = utf8_error_at(text); at != std::string::npos)
+    return fmt::format("is not valid UTF-8 (byte 0x{:02x} at position {})",
+                       static_cast<unsigned char>(text[at]), at + 1);
   return "";
 }
 

@@ -29,6 +29,7 @@
 
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
+#include "models/core/json_text.h"
 #include "models/numerics/conv_lowering.h"
 #include "models/numerics/gemm_problem.h"
 #include "models/numerics/i_number_format.h"
@@ -191,7 +192,7 @@ py::dict quantize(const py::object& x, const std::string& format, const std::str
   } else {
     d["codes"] = owning_array(std::vector<uint32_t>(q->codes), q->shape);
   }
-  d["scales_json"] = scales_json(*q).dump();
+  d["scales_json"] = json_text(scales_json(*q));
   d["qtensor"] = PyQTensor{q};
   return d;
 }

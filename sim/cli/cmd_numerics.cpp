@@ -12,6 +12,7 @@
 
 #include "models/core/catalog.h"
 #include "models/core/error.h"
+#include "models/core/json_text.h"
 #include "models/core/npy.h"
 #include "models/core/output.h"
 #include "models/mac/datapath_gemm.h"
@@ -151,7 +152,7 @@ void cmd_quantize(const QuantizeArgs& a) {
           "--out");
   if (!a.codes.empty())
     out.add(a.codes, npy_codes_bytes(q.shape, q.codes, f->info().code_bits), "--codes");
-  if (!a.scales.empty()) out.add(a.scales, scales_json(q).dump(2) + "\n", "--scales");
+  if (!a.scales.empty()) out.add(a.scales, json_text(scales_json(q), 2) + "\n", "--scales");
   out.commit();
   std::printf("quantized %s %s as %s (%s): %zu elements, %zu group scale(s), tensor scale %.9g\n",
               a.in.c_str(), shape_str(q.shape).c_str(), f->info().name.c_str(), a.role.c_str(),

@@ -16,6 +16,7 @@
 
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
+#include "models/core/json_text.h"
 #include "models/core/npy.h"
 #include "models/core/output.h"
 #include "models/core/progress.h"
@@ -208,7 +209,7 @@ void cmd_verify(const VerifyArgs& v) {
   doc["gemms"] = jr;
   doc["stats"] = nlohmann::json::parse(stats.to_json());
   const std::string path = (std::filesystem::path(v.out) / "verify.json").string();
-  write_output_file(path, doc.dump(2) + "\n");
+  write_output_file(path, json_text(doc, 2) + "\n");
   std::string vcd = v.vcd;  // SystemC appends ".vcd" when the name lacks it
   if (!vcd.empty() && (vcd.size() < 4 || vcd.compare(vcd.size() - 4, 4, ".vcd") != 0))
     vcd += ".vcd";

@@ -16,6 +16,7 @@
 
 #include "models/core/cleanup.h"
 #include "models/core/error.h"
+#include "models/core/json_text.h"
 #include "models/core/output.h"
 #include "models/sim_plan/sim_plan.h"
 
@@ -104,7 +105,7 @@ Recost recost_run(const std::string& run_dir, const EnergyTable& table,
   costed.energy_hash = table.text_hash();
   costed.allow_missing_costs = allow_missing_costs;
   stats["run"]["energy_table"] = energy_table_json(costed);
-  const std::string stats_text = stats.dump(2) + "\n";
+  const std::string stats_text = json_text(stats, 2) + "\n";
   reports::check_training_options(training);
   const reports::ReportFiles report_files =
       reports::regenerate_reports(run_dir, stats_text, r.energy, table, training);

@@ -9,6 +9,7 @@
 #include <systemc>
 
 #include "models/core/error.h"
+#include "models/core/json_text.h"
 #include "models/numerics/conv_lowering.h"
 #include "sim/modules/cycle_clock.h"
 #include "sim/modules/run_ledger.h"
@@ -180,7 +181,7 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
   out["run"] = run;
   nlohmann::ordered_json tree = nlohmann::ordered_json::parse(r.stats->to_json());
   out["stats"] = tree[r.stats->name()];
-  return out.dump(2) + "\n";
+  return json_text(out, 2) + "\n";
 }
 
 }  // namespace lbsim

@@ -14,6 +14,7 @@
 
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
+#include "models/core/json_text.h"
 #include "models/energy/actions.h"
 #include "models/energy/cost.h"
 #include "models/sim_plan/sim_plan.h"
@@ -186,7 +187,7 @@ StudyReport run_study(const Study& s, const EnergyTable& table, const std::strin
         req.workload = zoo_workload(m.workload, m.batch);
         req.workload_spec = m.workload;
         const RunOutcome run = run_once(std::move(req), table);
-        return cell_json(run).dump();
+        return json_text(cell_json(run));
       });
       ++next;
     }

@@ -18,6 +18,7 @@
 #include "models/arch/arch_loader.h"
 #include "models/core/error.h"
 #include "models/core/input_file.h"
+#include "models/core/json_text.h"
 #include "models/core/output.h"
 #include "models/core/progress.h"
 #include "models/energy/energy_table.h"
@@ -202,7 +203,7 @@ void finish_outputs(const fs::path& dir, const json& man, std::vector<std::strin
       man.at("name").get<std::string>(), man.at("axes").get<std::vector<std::string>>(), lines);
   out.add(dir / kResults, jsonl);
   out.add(dir / kResultsCsv, sweep_results_csv(table));
-  out.add(dir / kManifest, man.dump(2) + "\n");
+  out.add(dir / kManifest, json_text(man, 2) + "\n");
   if (!summary) return;
   // The summary says which tensors the SQNR metric used (the first record that states it).
   reports::SweepSummaryOptions so;
@@ -371,7 +372,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
                       o.out_dir, old.at("sweep_hash").get<std::string>(), sweep_hash));
     if (old.at("shard") != o.shard || old.at("shards") != o.shards)
       throw UserError(fmt::format("{}: error: holds shard {}/{}, not {}/{}", o.out_dir,
-                                  old.at("shard").dump(), old.at("shards").dump(), o.shard,
+                                  json_text(old.at("shard")), json_text(old.at("shards")), o.shard,
                                   o.shards));
     std::map<int64_t, const PointPlan*> by_index;
     for (const auto& p : plans) by_index[p.point->index] = &p;
@@ -390,7 +391,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
     }
   } else {
     ensure_output_dir(dir);
-    write_output_file(dir / kManifest, man.dump(2) + "\n");
+    write_output_file(dir / kManifest, json_text(man, 2) + "\n");
   }
 
   // 3. Jobs: one simulation per (sim group, workload) with points left to run, and one numerics
@@ -448,9 +449,8 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
       pool.start(static_cast<int64_t>(next), [&, job] {
         const PointPlan& first = plans[job.points[0]];
         if (job.numerics)
-          return numerics_json(
-                     numerics_quality(first.arch, workloads[job.workload], spec.numerics_options))
-              .dump();
+          return json_text(numerics_json(
+              numerics_quality(first.arch, workloads[job.workload], spec.numerics_options)));
         RunRequest req;
         req.arch = first.arch;
         req.workload = workloads[job.workload];
@@ -463,7 +463,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
                                           : cost_actions(run.actions, *plans[p].table);
           per_point.push_back(metrics_json(run_metrics(run, energy)));
         }
-        return per_point.dump();
+        return json_text(per_point);
       });
       ++next;
     }
@@ -513,7 +513,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& o) {
       rec["hash"] = plans[p].hash;
       rec["axes"] = sp.axis_values;
       rec["workloads"] = ws;
-      const std::string line = rec.dump();
+      const std::string line = json_text(rec);
       log.append(line);
       done.emplace(sp.index, line);
       partial.erase(p);
@@ -556,7 +556,8 @@ SweepOutcome merge_sweeps(const std::vector<std::string>& dirs, const std::strin
                                   first.at("sweep_hash").get<std::string>()));
     if (man.at("shards") != first.at("shards"))
       throw UserError(fmt::format("{}: error: was run as one of {} shards, {} as one of {}", d,
-                                  man.at("shards").dump(), dirs[0], first.at("shards").dump()));
+                                  json_text(man.at("shards")), dirs[0],
+                                  json_text(first.at("shards"))));
     const int64_t k = man.at("shard").get<int64_t>();
     if (!shards_seen.insert(k).second)
       throw UserError(fmt::format("{}: error: shard {} is given twice", d, k));

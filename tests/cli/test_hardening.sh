@@ -11,6 +11,7 @@
 #    --allow-missing-costs, which stats.json records;
 #  * outputs that alias inputs or each other (quantize --in/--out/--codes on one file, gemm
 #    --out on an operand, a run's --arch inside its --out) are refused before anything runs;
+#  * text that is not UTF-8: refused in layer names (CSV, layers.csv), replaced in file names;
 #  * determinism: lbsim compare gives byte-identical reports with --jobs 1 and 2, and a run
 #    repeats byte for byte.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -115,6 +116,23 @@ mkdir -p rundir && cp "$ROOT/arch_configs/default.yaml" rundir/stats.json
 expect_user_error "output .*stats.json.* and input --arch name the same file" none \
   run --arch rundir/stats.json --out rundir
 cmp rundir/stats.json "$ROOT/arch_configs/default.yaml" || fail "the run overwrote its --arch"
+
+# --- text that is not UTF-8 (found by the run_dir fuzz target) ------------------------------
+# A layer name that is not UTF-8 is refused where it enters (a SCALE-Sim CSV, an edited
+# layers.csv); a file name that is not UTF-8 is legal on Linux and still gives valid JSON
+# (U+FFFD in its place) instead of an abort while writing stats.json.
+printf 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\nC\x9d1, 8, 8, 3, 3, 4, 8, 1,\n' >bad8.csv
+expect_user_error 'bad8.csv:2: error: .*is not valid UTF-8 (byte 0x9d at position 2)' o8 \
+  run --workload bad8.csv --out o8
+sed 's/C\x9d1/C1/' bad8.csv >$'n\x9d.csv'
+"$LBSIM" run --workload $'n\x9d.csv' --out o9 -q >/dev/null || fail "a non-UTF-8 file name aborts lbsim run"
+$PY -c "import json, sys; json.load(open(sys.argv[1], encoding='utf-8'))" o9/stats.json ||
+  fail "stats.json is not valid UTF-8 JSON"
+cp -r o9 o9bad
+$PY -c "
+import sys; p = sys.argv[1] + '/layers.csv'; b = open(p, 'rb').read()
+open(p, 'wb').write(b.replace(b'\nC1,', b'\nC\x9d1,', 1))" o9bad
+expect_user_error 'layers.csv:2: error: layer is not valid UTF-8' o9re report o9bad --out o9re
 
 # --- determinism -----------------------------------------------------------------------------
 cat >study.yaml <<EOF

@@ -6,6 +6,7 @@
 
 #include "models/core/error.h"
 #include "models/core/input_file.h"
+#include "models/core/json_text.h"
 #include "models/core/output.h"
 #include "models/core/params.h"
 #include "models/core/stats.h"
@@ -303,4 +304,22 @@ TEST_CASE("OutputSet writes every file or none", "[core][output]") {
     CHECK_THROWS_AS(ensure_output_dir(dir / "one.txt"), UserError);
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("utf8_error_at: well-formed UTF-8 passes, the first bad byte is found") {
+  using lbsim::utf8_error_at;
+  const size_t ok = std::string::npos;
+  CHECK(utf8_error_at("") == ok);
+  CHECK(utf8_error_at("layer1.conv") == ok);
+  CHECK(utf8_error_at("\xc2\xb5J \xe2\x82\xac \xf0\x9f\x98\x80") == ok);  // µJ € 😀
+  CHECK(utf8_error_at("C\x9d"
+                      "1") == 1);                 // a lone continuation byte
+  CHECK(utf8_error_at("ab\xc3") == 2);            // truncated sequence
+  CHECK(utf8_error_at("\xc0\xaf") == 0);          // overlong '/'
+  CHECK(utf8_error_at("\xe0\x80\xaf") == 0);      // overlong, 3 bytes
+  CHECK(utf8_error_at("x\xed\xa0\x80") == 1);     // a surrogate (U+D800)
+  CHECK(utf8_error_at("\xf4\x90\x80\x80") == 0);  // above U+10FFFF
+  CHECK(utf8_error_at("\xe2\x82"
+                      "a") == 0);  // a bad third byte
+  CHECK(utf8_error_at("\xff") == 0);
 }
