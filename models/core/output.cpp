@@ -16,6 +16,16 @@ namespace lbsim {
 namespace {
 std::filesystem::path temp_of(const std::filesystem::path& p) { return p.string() + kTempSuffix; }
 
+// An output directory as an absolute, normal path without a trailing separator ("out/run/" names
+// "out/run").
+std::filesystem::path absolute_dir(const std::filesystem::path& dir_in) {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(dir_in, ec).lexically_normal();
+  if (ec) dir = dir_in;
+  if (dir.filename().empty()) dir = dir.parent_path();
+  return dir;
+}
+
 // Absolute first: weakly_canonical leaves a relative path with no existing prefix as it is.
 std::filesystem::path canonical_of(const std::filesystem::path& p) {
   std::error_code ec;
@@ -166,19 +176,13 @@ void OutputSet::commit() {
   }
 }
 
-void OutputSet::commit_directory(const std::filesystem::path& dir_in,
-                                 const std::function<bool(const std::string&)>& replaceable) {
-  check_outputs();
+void OutputSet::check_replaceable_directory(
+    const std::filesystem::path& dir_in,
+    const std::function<bool(const std::string&)>& replaceable) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::path dir = fs::absolute(dir_in, ec).lexically_normal();
-  if (ec) dir = dir_in;
-  if (dir.filename().empty()) dir = dir.parent_path();  // "out/run/" names "out/run"
+  const fs::path dir = absolute_dir(dir_in);
   const auto shown = [&] { return dir_in.string(); };
-  for (const auto& p : m_paths)
-    if (fs::absolute(p, ec).lexically_normal().parent_path() != dir)
-      throw std::logic_error("OutputSet::commit_directory: " + p.string() + " is not in " +
-                             dir.string());
   if (fs::exists(fs::symlink_status(dir, ec))) {
     if (!fs::is_directory(dir, ec))
       throw UserError(fmt::format("{}: error: the output directory is not a directory", shown()));
@@ -200,6 +204,20 @@ void OutputSet::commit_directory(const std::filesystem::path& dir_in,
           foreign.size() > 1 ? fmt::format(" and {} more", foreign.size() - 1) : ""));
     }
   }
+}
+
+void OutputSet::commit_directory(const std::filesystem::path& dir_in,
+                                 const std::function<bool(const std::string&)>& replaceable) {
+  check_outputs();
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = absolute_dir(dir_in);
+  const auto shown = [&] { return dir_in.string(); };
+  for (const auto& p : m_paths)
+    if (fs::absolute(p, ec).lexically_normal().parent_path() != dir)
+      throw std::logic_error("OutputSet::commit_directory: " + p.string() + " is not in " +
+                             dir.string());
+  check_replaceable_directory(dir_in, replaceable);
   const fs::path tmp = dir.string() + kTempSuffix;
   const fs::path old = dir.string() + ".old-lbsim";
   const cleanup::TempPath tmp_temp(tmp), old_temp(old);

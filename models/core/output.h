@@ -57,6 +57,10 @@ class OutputSet {
   // outputs); any other entry is the user's and is a UserError naming it, with nothing written.
   void commit_directory(const std::filesystem::path& dir,
                         const std::function<bool(const std::string&)>& replaceable);
+  // The check commit_directory makes of an existing `dir`, on its own: call it before long work
+  // so that a directory that would be refused is refused at once.
+  static void check_replaceable_directory(
+      const std::filesystem::path& dir, const std::function<bool(const std::string&)>& replaceable);
   bool empty() const { return m_files.empty(); }
   const std::vector<std::filesystem::path>& paths() const { return m_paths; }
 
