@@ -166,7 +166,7 @@ GnuplotProcess::~GnuplotProcess() {
   stop();
 }
 
-// Ends gnuplot's input and reaps it; its exit status, -1 when killed or already reaped.
+// Ends gnuplot's input and reaps it; m_status is its exit status (-1 when it was killed).
 void GnuplotProcess::stop() {
   if (m_in >= 0) ::close(m_in);
   m_in = -1;

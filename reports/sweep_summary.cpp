@@ -89,8 +89,8 @@ double combined_sqnr_db(const std::vector<double>& roles_db) {
 std::vector<std::string> draw_gnuplot_figures(const std::vector<GnuplotFigure>& figures,
                                               const std::string& gnuplot, std::string* note) {
   if (figures.empty()) return {};
-  GnuplotProcess pool(gnuplot);
-  if (!pool.available()) {
+  GnuplotProcess process(gnuplot);
+  if (!process.available()) {
     *note = fmt::format(
         "figures not drawn: {} not found (install Debian's gnuplot-nox; `gnuplot NAME.gp` in "
         "figures/ draws each one from its data)",
@@ -107,13 +107,13 @@ std::vector<std::string> draw_gnuplot_figures(const std::vector<GnuplotFigure>& 
     batch += "reset session\nload " + gp_string(f.name + ".gp") + "\n";
   }
   batch += "unset output\n";
-  const bool ok = pool.draw(files, batch);
+  const bool ok = process.draw(files, batch);
   std::vector<std::string> svgs;
   for (const GnuplotFigure& f : figures) {
-    std::string svg = read_file(pool.dir() / (f.name + ".svg"));
+    std::string svg = read_file(process.dir() / (f.name + ".svg"));
     if (!ok || svg.find("</svg>") == std::string::npos)
-      throw UserError(
-          fmt::format("error: gnuplot failed on the sweep figures ({}): {}", f.name, pool.log()));
+      throw UserError(fmt::format("error: gnuplot failed on the sweep figures ({}): {}", f.name,
+                                  process.log()));
     svgs.push_back(std::move(svg));
   }
   return svgs;

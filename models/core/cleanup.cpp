@@ -85,12 +85,6 @@ std::unique_lock<std::recursive_mutex> critical_section() {
   return std::unique_lock<std::recursive_mutex>(registry().mutex);
 }
 
-size_t registered_count() {
-  Registry& r = registry();
-  std::lock_guard<std::recursive_mutex> lock(r.mutex);
-  return r.paths.size();
-}
-
 void install_interrupt_handler() {
   sigset_t set;
   sigemptyset(&set);

@@ -58,7 +58,4 @@ void install_interrupt_handler();
 // changed), so that an interrupt ends the child by the signal's own action.
 void restore_default_signals();
 
-// The paths registered now (for tests).
-size_t registered_count();
-
 }  // namespace lbsim::cleanup

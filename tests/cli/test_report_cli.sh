@@ -172,5 +172,7 @@ expect_user_error "actions.fp_addd: unknown action" badrun/stats.json \
 [ ! -e mixed/pe_activity.csv ] || fail "a stale pe_activity.csv survived the next run"
 mkdir mine && echo keep >mine/notes.txt
 expect_user_error "holds files lbsim did not write (notes.txt)" mine/stats.json run --out mine
+# ... and before it simulates (no progress line): a long run is not wasted on a refused --out.
+if grep -q "^run: " stderr.txt; then fail "run --out mine was refused only after simulating"; fi
 [ "$(cat mine/notes.txt)" = keep ] && [ "$(ls mine)" = notes.txt ] || fail "refused run touched mine/"
 echo "report CLI: OK"
