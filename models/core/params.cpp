@@ -4,6 +4,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <sstream>
@@ -12,13 +13,13 @@
 
 namespace lbsim {
 
-namespace {
-
-SourceLoc mark_loc(const YAML::Node& n, const std::string& file) {
-  YAML::Mark m = n.Mark();
+SourceLoc yaml_loc(const YAML::Node& n, const std::string& file) {
+  const YAML::Mark m = n.Mark();
   if (m.line < 0) return SourceLoc{file};
   return SourceLoc{file, m.line + 1, m.column + 1};
 }
+
+namespace {
 
 bool parse_int(const std::string& text, int64_t& out) {
   errno = 0;
@@ -142,7 +143,7 @@ Params Params::make_child(std::string owner, const YAML::Node& map, const std::s
   p.m_owner = std::move(owner);
   p.m_file = file;
   p.m_prefix = key_path;
-  p.m_where = map ? mark_loc(map, file) : SourceLoc{file};
+  p.m_where = map ? yaml_loc(map, file) : SourceLoc{file};
   p.m_diag = std::move(diag);
   p.m_overrides = std::move(overrides);
   if (!map || map.IsNull()) return p;
@@ -153,7 +154,7 @@ Params Params::make_child(std::string owner, const YAML::Node& map, const std::s
   for (const auto& kv : map) {
     std::string key = kv.first.as<std::string>();
     if (kv.second.IsScalar())
-      p.m_values[key] = {kv.second.Scalar(), mark_loc(kv.second, file)};
+      p.m_values[key] = {kv.second.Scalar(), yaml_loc(kv.second, file)};
     else
       p.m_nodes[key] = kv.second;
   }
@@ -172,12 +173,20 @@ SourceLoc Params::loc_of(const std::string& key) const {
   auto it = m_values.find(key);
   if (it != m_values.end()) return it->second.loc;
   auto nt = m_nodes.find(key);
-  if (nt != m_nodes.end()) return mark_loc(nt->second, m_file);
+  if (nt != m_nodes.end()) return yaml_loc(nt->second, m_file);
   return m_where;
 }
 
 bool Params::has(const std::string& key) const {
   return m_values.count(key) != 0 || m_nodes.count(key) != 0;
+}
+
+std::vector<std::string> Params::keys() const {
+  std::vector<std::string> out;
+  for (const auto& kv : m_values) out.push_back(kv.first);
+  for (const auto& kv : m_nodes) out.push_back(kv.first);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 const ParamValue* Params::lookup(const std::string& key, std::string def_text, std::string allowed,

@@ -73,6 +73,8 @@ class Params {
                   const std::string& allowed, const std::string& meaning);
 
   bool has(const std::string& key) const;
+  // Every key of the map (sorted), for maps whose keys are names (a precision map's layers).
+  std::vector<std::string> keys() const;
   // Reports an error against key (at the key's value when given, else the enclosing map).
   void error(const std::string& key, const std::string& msg);
   // Adds an already formatted message (e.g. from a nested parser) positioned at key's value.
@@ -111,6 +113,10 @@ class Params {
   std::shared_ptr<const std::map<std::string, SourceLoc>> m_overrides;
   friend class ConfigFile;
 };
+
+// Where a node of a document from `file` starts: "file:line:col" (just the file when the node has
+// no position, e.g. one made in code).
+SourceLoc yaml_loc(const YAML::Node& n, const std::string& file);
 
 // A yaml-cpp exception (syntax error, or a node used as what it is not) as a UserError located in
 // `file`: "file:line:col: error: YAML syntax: ..." / "...: unexpected YAML structure: ...".

@@ -228,12 +228,6 @@ double eval_formula(const std::string& text,
 
 namespace {
 
-SourceLoc mark(const YAML::Node& n, const std::string& file) {
-  const YAML::Mark m = n.Mark();
-  if (m.line < 0) return SourceLoc{file};
-  return SourceLoc{file, m.line + 1, m.column + 1};
-}
-
 // "name{k=v,k=v}" (';' also separates) -> name and selector; "" on syntax error.
 bool split_key(const std::string& key, std::string& name,
                std::vector<std::pair<std::string, std::string>>& sel) {
@@ -309,13 +303,14 @@ EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::strin
       if (k == "source") {
         has_source = it->second.IsScalar() && !it->second.as<std::string>().empty();
       } else if (k != "nodes") {
-        diag->error(mark(it->first, file), "scaling." + k, "unknown key; allowed: source, nodes");
+        diag->error(yaml_loc(it->first, file), "scaling." + k,
+                    "unknown key; allowed: source, nodes");
       }
     }
-    if (!has_source) diag->error(mark(scaling, file), "scaling", "missing source");
+    if (!has_source) diag->error(yaml_loc(scaling, file), "scaling", "missing source");
     const YAML::Node nodes = static_cast<const YAML::Node&>(scaling)["nodes"];
     if (!nodes || !nodes.IsMap()) {
-      diag->error(mark(scaling, file), "scaling.nodes", "required map {<nm>: {logic, sram}}");
+      diag->error(yaml_loc(scaling, file), "scaling.nodes", "required map {<nm>: {logic, sram}}");
     } else {
       std::vector<std::string> known_nodes;
       for (auto it = nodes.begin(); it != nodes.end(); ++it) {
@@ -326,12 +321,13 @@ EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::strin
         try {
           nm_value = it->first.as<int>();
         } catch (const YAML::Exception&) {
-          diag->error(mark(it->first, file), path, "node must be an integer (nm)");
+          diag->error(yaml_loc(it->first, file), path, "node must be an integer (nm)");
           continue;
         }
         double logic = -1, sram = -1;
         if (!it->second.IsMap()) {
-          diag->error(mark(it->second, file), path, "expected {logic: <factor>, sram: <factor>}");
+          diag->error(yaml_loc(it->second, file), path,
+                      "expected {logic: <factor>, sram: <factor>}");
           continue;
         }
         for (auto jt = it->second.begin(); jt != it->second.end(); ++jt) {
@@ -342,15 +338,16 @@ EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::strin
           } catch (const YAML::Exception&) {
           }
           if (k != "logic" && k != "sram") {
-            diag->error(mark(jt->first, file), path + "." + k, "unknown key; allowed: logic, sram");
+            diag->error(yaml_loc(jt->first, file), path + "." + k,
+                        "unknown key; allowed: logic, sram");
           } else if (!(v > 0) || !std::isfinite(v)) {
-            diag->error(mark(jt->second, file), path + "." + k, "factor must be a number > 0");
+            diag->error(yaml_loc(jt->second, file), path + "." + k, "factor must be a number > 0");
           } else {
             (k == "logic" ? logic : sram) = v;
           }
         }
         if (logic < 0 || sram < 0) {
-          diag->error(mark(it->second, file), path, "needs both logic and sram factors");
+          diag->error(yaml_loc(it->second, file), path, "needs both logic and sram factors");
         } else if (nm_value == t.m_node) {
           t.m_logic = logic;
           t.m_sram = sram;
@@ -374,7 +371,7 @@ EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::strin
     for (auto it = actions.begin(); it != actions.end(); ++it) {
       EnergyEntry e;
       e.key = it->first.as<std::string>();
-      e.loc = mark(it->first, file);
+      e.loc = yaml_loc(it->first, file);
       const std::string path = "actions." + e.key;
       if (!split_key(e.key, e.action, e.selector)) {
         diag->error(e.loc, path, "bad action key; expected name or name{param=value,...}");
@@ -398,14 +395,14 @@ EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::strin
         }
       const YAML::Node body = it->second;  // a copy: it->second lives in a temporary
       if (!body.IsMap()) {
-        diag->error(mark(body, file), path, "expected {pj | formula, source, ...}");
+        diag->error(yaml_loc(body, file), path, "expected {pj | formula, source, ...}");
         continue;
       }
       bool has_pj = false;
       SourceLoc formula_loc;
       for (auto jt = body.begin(); jt != body.end(); ++jt) {
         const std::string k = jt->first.as<std::string>();
-        const SourceLoc vloc = mark(jt->second, file);
+        const SourceLoc vloc = yaml_loc(jt->second, file);
         const std::string kp = path + "." + k;
         if (!jt->second.IsScalar()) {
           diag->error(vloc, kp, "expected a scalar");
@@ -462,7 +459,7 @@ EnergyTable EnergyTable::from_config(ConfigFile& f, const std::vector<std::strin
           e.scale = v;
         } else {
           const std::string dym = did_you_mean(k, {"pj", "formula", "points", "source", "scale"});
-          diag->error(mark(jt->first, file), kp,
+          diag->error(yaml_loc(jt->first, file), kp,
                       fmt::format("unknown key; allowed: pj, formula, points, source, scale{}",
                                   dym.empty() ? "" : " (did you mean '" + dym + "'?)"));
           ok = false;

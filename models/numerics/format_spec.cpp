@@ -9,6 +9,7 @@
 
 #include "models/core/catalog.h"
 #include "models/core/error.h"
+#include "models/core/params.h"
 #include "models/numerics/format_registry.h"
 
 namespace lbsim {
@@ -191,14 +192,9 @@ FormatPtr make_format(const std::string& spec, const SourceLoc& where) {
   return build(type, std::move(opts), where, "");
 }
 
-static SourceLoc loc_of(const YAML::Node& n, const std::string& file) {
-  YAML::Mark m = n.Mark();
-  return {file, m.line + 1, m.column + 1};
-}
-
 FormatPtr make_format(const YAML::Node& node, const std::string& file,
                       const std::string& key_path) {
-  SourceLoc where = loc_of(node, file);
+  SourceLoc where = yaml_loc(node, file);
   if (node.IsScalar()) return make_format(node.Scalar(), where);
   Diagnostics d;
   if (!node.IsMap()) {
@@ -212,16 +208,16 @@ FormatPtr make_format(const YAML::Node& node, const std::string& file,
   }
   std::string type;
   std::map<std::string, ParamValue> opts;
-  if (!resolve(t.Scalar(), type, opts, loc_of(t, file)))
-    unknown_format(t.Scalar(), loc_of(t, file), key_path + ".type");
+  if (!resolve(t.Scalar(), type, opts, yaml_loc(t, file)))
+    unknown_format(t.Scalar(), yaml_loc(t, file), key_path + ".type");
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();
     if (key == "type") continue;
     if (!kv.second.IsScalar()) {
-      d.error(loc_of(kv.second, file), key_path + "." + key, "expected a scalar value");
+      d.error(yaml_loc(kv.second, file), key_path + "." + key, "expected a scalar value");
       continue;
     }
-    opts[key] = {kv.second.Scalar(), loc_of(kv.second, file)};
+    opts[key] = {kv.second.Scalar(), yaml_loc(kv.second, file)};
   }
   d.throw_if_any();
   return build(type, std::move(opts), where, key_path);

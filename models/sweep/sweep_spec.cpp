@@ -22,12 +22,6 @@ constexpr const char* kAllFormats = "pe_array.formats";
 
 bool present(const YAML::Node& n) { return n && n.IsDefined() && !n.IsNull(); }
 
-SourceLoc loc_of(const YAML::Node& n, const std::string& file) {
-  const YAML::Mark m = n.Mark();
-  if (m.line < 0) return SourceLoc{file};
-  return SourceLoc{file, m.line + 1, m.column + 1};
-}
-
 struct Value {
   std::string text;
   SourceLoc loc;
@@ -98,7 +92,7 @@ class SweepParser {
             continue;
           }
           s.base_params.push_back(p.Scalar());
-          s.base_param_locs.push_back(loc_of(p, m_file));
+          s.base_param_locs.push_back(yaml_loc(p, m_file));
         }
       }
     }
@@ -168,7 +162,7 @@ class SweepParser {
   }
 
   void err(const YAML::Node& n, const std::string& key, const std::string& msg) {
-    m_diag->error(loc_of(n, m_file), key, msg);
+    m_diag->error(yaml_loc(n, m_file), key, msg);
   }
 
   int axis_index(const std::string& name) const {
@@ -194,14 +188,14 @@ class SweepParser {
   std::vector<Value> read_values(const YAML::Node& n, const std::string& key) {
     std::vector<Value> out;
     if (n.IsScalar()) {
-      out.push_back({n.Scalar(), loc_of(n, m_file)});
+      out.push_back({n.Scalar(), yaml_loc(n, m_file)});
     } else if (n.IsSequence()) {
       for (const auto& v : n) {
         if (!v.IsScalar()) {
           err(v, key, "values must be scalars (numbers or strings)");
           continue;
         }
-        out.push_back({v.Scalar(), loc_of(v, m_file)});
+        out.push_back({v.Scalar(), yaml_loc(v, m_file)});
       }
       if (out.empty() && n.size() == 0) err(n, key, "an empty list of values");
     } else if (n.IsMap()) {
@@ -216,10 +210,10 @@ class SweepParser {
       if (has_mul && from <= 0) r.error("from", "a geometric range (mul) starts above 0");
       r.close();
       if (!r.diagnostics()->empty()) {
-        m_diag->add_formatted(loc_of(n, m_file), r.diagnostics()->text());
+        m_diag->add_formatted(yaml_loc(n, m_file), r.diagnostics()->text());
         return out;
       }
-      const SourceLoc loc = loc_of(n, m_file);
+      const SourceLoc loc = yaml_loc(n, m_file);
       for (int64_t v = from; v <= to && out.size() <= 100000; v = has_mul ? v * mul : v + step)
         out.push_back({std::to_string(v), loc});
       if (out.size() > 100000) err(n, key, "more than 100000 values");
@@ -240,7 +234,7 @@ class SweepParser {
       Axis a;
       a.name = kv.first.Scalar();
       a.is_var = vars;
-      a.loc = loc_of(kv.first, m_file);
+      a.loc = yaml_loc(kv.first, m_file);
       const std::string key = std::string(section) + "." + a.name;
       if (axis_index(a.name) >= 0) {
         err(kv.first, key, "defined twice");
