@@ -70,6 +70,8 @@ std::vector<Table> report_tables(const ReportInput& in) {
           {"formats (weight / activation / error)",
            fmt::format("{} / {} / {}", name("weight"), name("activation"), name("error"))});
     }
+    if (get("precision_map").is_string())
+      t.rows.push_back({"precision map", str(get("precision_map"))});
     t.rows.push_back({"dgrad lowering", str(get("dgrad_lowering"))});
     t.rows.push_back(
         {"PE array",

@@ -236,6 +236,12 @@ void plan_gemm(const ArchConfig& arch, const LayerSpec& layer, const Op& op, int
         op.m, op.n, op.k, op.groups, op.samples, w.macs, kMaxGemmMacs));
   const FormatPtr fa = cache.format_for(arch, layer, op.a_role);
   const FormatPtr fb = cache.format_for(arch, layer, op.b_role);
+  try {
+    mac_family_for(fa->info(), fb->info());  // a pair no family executes is an input error here
+  } catch (const UserError& e) {
+    throw UserError(
+        fmt::format("operands {} x {}: {}", role_name(op.a_role), role_name(op.b_role), e.what()));
+  }
   w.a = cache.cost(fa, op.a_role, op.k);
   w.b = cache.cost(fb, op.b_role, op.k);
   if (!conv_segments(arch, layer, op, batch, fa, fb, w)) {

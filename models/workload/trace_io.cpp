@@ -154,12 +154,6 @@ std::string shape_text(const Shape& s) {
 // ------------------------------------------------------------------------------------------------
 // Reading
 
-SourceLoc node_loc(const YAML::Node& n, const std::string& file) {
-  YAML::Mark m = n.Mark();
-  if (m.line < 0) return SourceLoc{file};
-  return SourceLoc{file, m.line + 1, m.column + 1};
-}
-
 void missing(Params& p, const std::string& key, const std::string& meaning) {
   p.diagnostics()->error(p.where(), p.path(key), "missing; " + meaning);
 }
@@ -388,19 +382,7 @@ std::string with_key_path(const std::string& text, const SourceLoc& loc, const s
 
 void read_precision(Params& lp, LayerPrecision& prec) {
   Params pp = lp.child("precision", "precision", "number formats per role");
-  std::string* slots[] = {&prec.weight, &prec.activation, &prec.error};
-  for (size_t i = 0; i < kRoleNames.size(); ++i) {
-    const std::string& role = kRoleNames[i];
-    std::string spec = read_string(pp, role, false, "", "number-format spec of the " + role);
-    if (spec.empty()) continue;
-    try {
-      make_format(spec, pp.loc_of(role));
-      *slots[i] = spec;
-    } catch (const UserError& e) {
-      pp.add_formatted(role, with_key_path(e.what(), pp.loc_of(role), pp.path(role)));
-    }
-  }
-  pp.close();
+  read_layer_precision(pp, prec);
 }
 
 void read_tensors(Params& lp, const fs::path& trace_dir, std::map<std::string, std::string>& out) {
@@ -458,7 +440,7 @@ Shape read_input(Params& root, const std::string& file) {
       }
     }
     if (!ok) {
-      root.diagnostics()->error(node_loc(item, file), fmt::format("input[{}]", i),
+      root.diagnostics()->error(yaml_loc(item, file), fmt::format("input[{}]", i),
                                 fmt::format("'{}' is not a size >= 1",
                                             item.IsScalar() ? item.Scalar() : "(not a scalar)"));
       return {};
@@ -469,6 +451,22 @@ Shape read_input(Params& root, const std::string& file) {
 }
 
 }  // namespace
+
+void read_layer_precision(Params& pp, LayerPrecision& prec) {
+  std::string* slots[] = {&prec.weight, &prec.activation, &prec.error};
+  for (size_t i = 0; i < kRoleNames.size(); ++i) {
+    const std::string& role = kRoleNames[i];
+    std::string spec = read_string(pp, role, false, "", "number-format spec of the " + role);
+    if (spec.empty()) continue;
+    try {
+      make_format(spec, pp.loc_of(role));
+      *slots[i] = spec;
+    } catch (const UserError& e) {
+      pp.add_formatted(role, with_key_path(e.what(), pp.loc_of(role), pp.path(role)));
+    }
+  }
+  pp.close();
+}
 
 bool is_trace_path(const std::string& path) {
   const std::string ext = extension_of(path);

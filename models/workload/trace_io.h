@@ -45,6 +45,13 @@
 
 namespace lbsim {
 
+class Params;
+
+// Reads a map of number formats per role {weight, activation, error} (each optional; a spec is
+// checked with make_format) into `prec` and closes the map: a trace layer's `precision` and a
+// precision map's entries (precision_map.h).
+void read_layer_precision(Params& pp, LayerPrecision& prec);
+
 struct LoadedTrace {
   Workload workload;               // ops filled (expanded or as recorded)
   bool shapes_chain = true;        // the file's shapes_chain

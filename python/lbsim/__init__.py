@@ -188,9 +188,9 @@ def _number(v):
 
 
 def run(arch, workload, params=(), batch=None, mode=None, seed=None, energy=None, args=(),
-        out_dir=None):
-    """Runs `lbsim run --arch ARCH --workload WORKLOAD [-p KEY=VALUE ...]` in a child process and
-    returns {"stats": stats.json as a dict, "layers": layers.csv rows, "energy": energy.csv rows
+        out_dir=None, precision_map=None):
+    """Runs `lbsim run --arch ARCH --workload WORKLOAD [-p KEY=VALUE ...] [--precision-map MAP]`
+    in a child process and returns {"stats": stats.json as a dict, "layers": layers.csv rows, "energy": energy.csv rows
     (dicts, numbers converted), "dir": the output directory, "stdout": the run's summary}.
     The output goes to a temporary directory that is removed afterwards unless out_dir is given.
     A failing run raises ValueError (exit code 2: the input's fault) or RuntimeError with lbsim's
@@ -206,6 +206,8 @@ def run(arch, workload, params=(), batch=None, mode=None, seed=None, energy=None
         cmd += ["--seed", str(int(seed))]
     if energy is not None:
         cmd += ["--energy", os.fspath(energy)]
+    if precision_map is not None:
+        cmd += ["--precision-map", os.fspath(precision_map)]
     cmd += list(args)
 
     def go(out):

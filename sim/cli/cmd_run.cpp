@@ -50,6 +50,7 @@
 #include "models/energy/cost.h"
 #include "models/energy/energy_table.h"
 #include "models/numerics/conv_lowering.h"
+#include "models/workload/precision_map.h"
 #include "models/workload/resolve.h"
 #include "reports/report.h"
 #include "sim/cli/cli.h"
@@ -62,7 +63,8 @@ namespace {
 struct RunArgs {
   std::string arch;
   std::string workload = "resnet20";
-  int64_t batch = 0;  // 0 = the spec's own (zoo: 32)
+  std::string precision_map;  // --precision-map FILE ("" = none)
+  int64_t batch = 0;          // 0 = the spec's own (zoo: 32)
   std::string out = "out/run";
   std::vector<std::string> params;
   std::string mode;                   // "" = the arch's pe_array.fidelity, else timing | cycle
@@ -157,6 +159,7 @@ EnergyTable run_energy_table(const RunArgs& a) {
 void cmd_run(const RunArgs& a) {
   const std::vector<NamedPath> inputs = {{"--arch", a.arch},
                                          {"--workload", a.workload},
+                                         {"--precision-map", a.precision_map},
                                          {"--energy", a.energy},
                                          {"--fnt-run", a.training.fnt_run}};
   RunRequest req;
@@ -165,6 +168,10 @@ void cmd_run(const RunArgs& a) {
   reports::check_training_options(a.training);
   req.workload = resolve_workload(a.workload, a.batch);
   req.workload_spec = a.workload;
+  if (!a.precision_map.empty()) {
+    apply_precision_map(load_precision_map(a.precision_map), req.workload);
+    req.precision_map = a.precision_map;
+  }
   req.sim.seed = a.seed;
   auto progress = std::make_shared<Progress>("run", "ops", 1, Progress::stderr_is_tty(), a.quiet);
   req.sim.on_op_done = [progress, &a](int64_t done, int64_t total, const char* phase) {
@@ -214,6 +221,9 @@ void add_run_command(CLI::App& app) {
                 "Model-zoo name, trace file (.yaml/.json) or SCALE-Sim topology (.csv)")
       ->default_val("resnet20");
   add_batch_option(c, args->batch, "Batch size (default: the workload's own; 32 for zoo networks)");
+  c->add_option("--precision-map", args->precision_map,
+                "Per-layer number formats (YAML: default and/or layers {NAME: {weight, "
+                "activation, error}}) applied to the workload; see workloads/README.md");
   c->add_option("--out", args->out, "Output directory (created)")->default_val("out/run");
   c->add_option("-p,--param", args->params,
                 "Override one architecture key: -p pe_array.rows=16 (repeatable)")

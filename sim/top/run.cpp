@@ -43,6 +43,7 @@ RunOutcome run_once(RunRequest request, const EnergyTable& table) {
 std::string run_stats_json(const RunOutcome& run, const EnergyTable& table) {
   RunInfo info;
   info.workload_spec = run.request.workload_spec;
+  info.precision_map = run.request.precision_map;
   info.version = run.request.version;
   info.overrides = run.request.overrides;
   info.energy_file = table.file();

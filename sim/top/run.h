@@ -41,6 +41,9 @@ struct RunRequest {
   ArchConfig arch;            // resolved (file or built-in, -p overrides, --mode applied)
   Workload workload;          // expanded
   std::string workload_spec;  // what the user asked for ("resnet20", a path)
+  // The precision map (models/workload/precision_map.h) already applied to `workload`, by file
+  // name (provenance: stats.json run.precision_map); "" = none.
+  std::string precision_map;
   SimOptions sim;
   std::vector<std::string> overrides;  // the -p assignments arch was loaded with (provenance)
   std::string version;                 // lbsim version (provenance)

@@ -160,6 +160,7 @@ std::string stats_json(const ArchConfig& arch, const Workload& workload, const R
   run["dram_bytes_per_cycle"] = arch.dram.bytes_per_cycle;  // the reports' roofline DRAM roof
   run["workload"] = workload.network;
   run["workload_spec"] = info.workload_spec;
+  if (!info.precision_map.empty()) run["precision_map"] = info.precision_map;
   run["batch"] = workload.batch;
   run["training"] = workload.training;
   run["total_cycles"] = r.total_cycles;

@@ -65,6 +65,7 @@ RunResult simulate(const ArchConfig& arch, const Workload& workload, SimPlan pla
 // Metadata of a run for stats.json (deterministic: no wall time, no host names).
 struct RunInfo {
   std::string workload_spec;  // what the user asked for ("resnet20", a path)
+  std::string precision_map;  // the precision map applied to the workload ("" = none)
   // Provenance (written when set): the lbsim version, the -p overrides applied to the
   // architecture, and the energy table (file, node, hash of its text).
   std::string version;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "models/core/error.h"
+#include "models/workload/precision_map.h"
 #include "models/workload/resolve.h"
 #include "models/workload/trace_io.h"
 #include "models/workload/workload.h"
@@ -520,4 +521,108 @@ TEST_CASE("resolve: zoo names, files, batch rules and unknown specs", "[resolve]
                                         "topology (.csv)"));
   CHECK_THROWS_WITH(resolve_workload("model.onnx", 0),
                     Catch::Contains("(the file extension '.onnx' is not one lbsim reads)"));
+}
+
+// --- Precision maps (models/workload/precision_map.h).
+
+namespace {
+
+std::string map_error(const std::string& text, const Workload* w = nullptr) {
+  try {
+    const PrecisionMap m = parse_precision_map(text, "m.yaml");
+    if (w) {
+      Workload copy = *w;
+      apply_precision_map(m, copy);
+    }
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("precision map: default and per-layer roles overlay the workload's", "[trace]") {
+  Workload w = resolve_workload("resnet20", 2);
+  // A trace-style precision already on one layer: roles the map leaves out keep it.
+  auto layer = [&](const std::string& name) -> LayerSpec& {
+    for (LayerSpec& l : w.layers)
+      if (l.name == name) return l;
+    FAIL("no layer " << name);
+    return w.layers[0];
+  };
+  layer("layer1.0.conv2").precision.error = "fp8_e5m2";
+  const PrecisionMap m = parse_precision_map(
+      "default: {weight: int4_sawb, activation: int4_sawb}\n"
+      "layers:\n"
+      "  conv1: {weight: fp32, activation: fp32, error: fp32}\n"
+      "  linear: {activation: int8}\n",
+      "m.yaml");
+  CHECK(m.has_default);
+  REQUIRE(m.layers.size() == 2);
+  CHECK(m.layers[0].layer == "conv1");  // sorted by name
+  CHECK(m.layers[0].loc.line == 3);
+  apply_precision_map(m, w);
+  const LayerSpec& c1 = layer("conv1");
+  CHECK(c1.precision.weight == "fp32");
+  CHECK(c1.precision.activation == "fp32");
+  CHECK(c1.precision.error == "fp32");
+  const LayerSpec& lin = layer("linear");  // its own activation, the default's weight
+  CHECK(lin.precision.weight == "int4_sawb");
+  CHECK(lin.precision.activation == "int8");
+  CHECK(lin.precision.error == "");
+  const LayerSpec& c2 = layer("layer1.0.conv2");  // the default, its own error kept
+  CHECK(c2.precision.weight == "int4_sawb");
+  CHECK(c2.precision.activation == "int4_sawb");
+  CHECK(c2.precision.error == "fp8_e5m2");
+  CHECK(layer("layer1.0.bn1").precision.weight == "");  // not a GEMM layer: untouched
+  // Without `default`, only the listed layers change.
+  Workload v = resolve_workload("resnet20", 2);
+  apply_precision_map(parse_precision_map("layers: {linear: {weight: int8}}\n", "m.yaml"), v);
+  int changed = 0;
+  for (const LayerSpec& l : v.layers) changed += l.precision.weight.empty() ? 0 : 1;
+  CHECK(changed == 1);
+}
+
+TEST_CASE("precision map: every bad input is one located error", "[trace]") {
+  const Workload w = resolve_workload("resnet20", 2);
+  CHECK(map_error("layers: {linear: {weight: int8}}\n", &w) == "");
+  // Parse errors: file:line:col, key path, allowed values.
+  CHECK(
+      map_error("layers: {linear: {wieght: int8}}\n")
+          .find(
+              "m.yaml:1:27: error: layers.linear.wieght: unknown key for layer 'linear'; allowed: "
+              "weight, activation, error (did you mean 'weight'?)") != std::string::npos);
+  CHECK(map_error("layers: {linear: {weight: int3x}}\n").find("m.yaml:1:27") != std::string::npos);
+  CHECK(map_error("layers: {linear: int8}\n").find("layers.linear: expected a map of options") !=
+        std::string::npos);
+  CHECK(map_error("layers: {linear: {}}\n").find("layers.linear: sets no format") !=
+        std::string::npos);
+  CHECK(map_error("defaults: {weight: int8}\n")
+            .find("defaults: unknown key for precision map; allowed: default, layers") !=
+        std::string::npos);
+  CHECK(map_error("{}\n").find("the map sets no format") != std::string::npos);
+  CHECK(
+      map_error("layers: {linear: {weight: int8}, linear: {weight: int4_sawb}}\n").find("linear") !=
+      std::string::npos);
+  CHECK(map_error("layers: [fc]\n").find("m.yaml:1:9") != std::string::npos);
+  CHECK(map_error("layers: {linear: {weight: int8}\n").find("m.yaml") == 0);  // YAML syntax
+  // Apply errors: a name that is not a layer (with the GEMM layers and a did-you-mean), a layer
+  // that runs no GEMM.
+  const std::string unknown = map_error("layers:\n  layer1.0.conv3: {weight: int8}\n", &w);
+  CHECK(unknown.find("m.yaml:2:19: error: layers.layer1.0.conv3: workload 'resnet20' has no "
+                     "layer 'layer1.0.conv3' (did you mean 'layer1.0.conv1'?); its "
+                     "conv2d/linear/matmul layers: conv1, layer1.0.conv1,") == 0);
+  CHECK(unknown.find("more; `lbsim workload show` lists them") != std::string::npos);
+  CHECK(map_error("layers:\n  bn1: {weight: int8}\n", &w) ==
+        "m.yaml:2:8: error: layers.bn1: layer 'bn1' is a batch_norm layer; a precision map sets "
+        "the formats of conv2d, linear and matmul layers");
+  // Nothing is changed when any entry is wrong.
+  Workload v = w;
+  CHECK_THROWS_AS(apply_precision_map(parse_precision_map("layers: {linear: {weight: int8}, nope: "
+                                                          "{weight: int8}}\n",
+                                                          "m.yaml"),
+                                      v),
+                  UserError);
+  for (const LayerSpec& l : v.layers) CHECK(l.precision.weight.empty());
 }
