@@ -238,6 +238,15 @@ class _QuantMixin:
     def lbsim_quantized(self):
         return any(v is not None for v in self.lbsim_formats.values())
 
+    def quantize_input(self, x):
+        """The activation operand this layer's forward uses for input x at the current step
+        (dequantized values, no gradient): what constrained QAT (lbsim.qat) feeds the
+        full-precision layer."""
+        state = self.lbsim_state
+        key = rng_key(state.recipe.seed, state.step, self.lbsim_index)
+        return _Operand(x, self.lbsim_formats["activation"], "activation", key, 0, -1,
+                        False).values
+
     def _exact_args(self):
         r = self.lbsim_state.recipe
         return {"acc": r.exact_acc(), "threads": r.threads}
