@@ -360,10 +360,21 @@ TEST_CASE("per-layer precision override: same cycles, other bits") {
   ArchConfig a = default_arch();
   LayerSpec l = fc_layer();
   SimPlan base = plan_simulation(a, one_layer(l));
-  l.precision.weight = "fp32";
+  // The layer in fp32 (all three roles: a GEMM's two formats must be a pair one MAC family
+  // executes, so fp32 weights with mls activations are refused, naming the layer and operands).
+  l.precision = {"fp32", "mls_m1e2", ""};
+  try {
+    plan_simulation(a, one_layer(l));
+    FAIL("expected a UserError");
+  } catch (const UserError& e) {
+    CHECK_THAT(e.what(), Catch::StartsWith("layer fc fwd gemm: operands activation x weight: "
+                                           "formats 'mls_m1e2' and 'fp32' cannot share a MAC "
+                                           "array"));
+  }
+  l.precision = {"fp32", "fp32", "fp32"};
   SimPlan over = plan_simulation(a, one_layer(l));
   CHECK(over.ops[0].b.bits() == 32);
-  CHECK(over.ops[0].a.bits() == Approx(4.5));
+  CHECK(over.ops[0].a.bits() == 32);
   CHECK(over.ops[0].compute_cycles == base.ops[0].compute_cycles);
   CHECK(over.ops[3].quant_ops == 0);  // fp32 weights need no quantization after the update
   l.precision.weight = "bogus";
