@@ -359,6 +359,44 @@ TEST_CASE("int4_sawb: SAWB clip inside (0, max|x|) sets the step", "[sawb]") {
   CHECK(fmt_of("int4_sawb:c1=2,c2=1")->quantize(x, ctx_of(Role::kError)).codes == q.codes);
 }
 
+TEST_CASE("sawb at other widths: int2_sawb and int3_sawb by hand; int4_sawb = sawb:bits=4",
+          "[sawb]") {
+  FormatPtr f2 = fmt_of("int2_sawb");
+  CHECK(f2->info().name == "int2_sawb");
+  CHECK(f2->info().code_bits == 2);
+  CHECK(fmt_of("sawb:bits=2")->describe() == f2->describe());
+  CHECK(fmt_of("sawb")->describe() == fmt_of("int4_sawb")->describe());
+  CHECK(f2->describe().find("clip = 2.64*rms - 1.78*mean|x|") != std::string::npos);
+  CHECK(f2->describe().find("clip/1 for weights/errors [-1, 1], clip/3 for activations auto "
+                            "(unsigned [0, 3] if min >= 0)") != std::string::npos);
+  // Activations x = [0, 1, 2, 3]: rms = sqrt(3.5), mean|x| = 1.5 -> clip = 2.64 sqrt(3.5) - 2.67
+  // = 2.26893 in (0, 3]; unsigned step clip / 3 = 0.75631: 1/s = 1.32 -> 1, 2/s = 2.64 -> 3,
+  // 3/s = 3.97 -> 4 -> clamp 3.
+  const double clip_a = 2.64 * std::sqrt(3.5) - 1.78 * 1.5;
+  QTensor a = f2->quantize(tensor({4}, {0, 1, 2, 3}), ctx_of(Role::kActivation));
+  CHECK(a.unsigned_int);
+  CHECK(a.group_scale[0] == static_cast<double>(static_cast<float>(clip_a / 3)));
+  CHECK(a.codes == std::vector<uint32_t>{0, 1, 3, 3});
+  // Weights x = [-2, -0.5, 0.25, 1]: rms = sqrt(1.328125), mean|x| = 0.9375 -> clip = 1.37369;
+  // the ternary step clip / 1: -2/s = -1.46 -> -1 (code 0b11), -0.5/s = -0.36 -> 0,
+  // 0.25/s -> 0, 1/s = 0.73 -> 1.
+  const double clip_w = 2.64 * std::sqrt(1.328125) - 1.78 * 0.9375;
+  QTensor w = f2->quantize(tensor({4}, {-2, -0.5f, 0.25f, 1}), ctx_of(Role::kWeight));
+  CHECK_FALSE(w.unsigned_int);
+  CHECK(w.group_scale[0] == static_cast<double>(static_cast<float>(clip_w)));
+  CHECK(w.codes == std::vector<uint32_t>{3, 0, 0, 1});
+  CHECK(w.value(0) == -w.group_scale[0]);
+  // int3_sawb, weights: c1 = 6.64, c2 = 5.87 on the same x: clip = 6.64 * 1.15244 - 5.87 *
+  // 0.9375 = 2.14922 > max|x| = 2 -> clip = 2, step fl32(2/3) = 0.66666669 (above 2/3):
+  // -2 -> -3 (0b101), -0.5 -> -0.75 -> -1 (0b111), 0.25 -> 0.375 -> 0, 1 -> 1.49999997 -> 1.
+  QTensor w3 =
+      fmt_of("int3_sawb")->quantize(tensor({4}, {-2, -0.5f, 0.25f, 1}), ctx_of(Role::kWeight));
+  CHECK(w3.group_scale[0] == static_cast<double>(static_cast<float>(2.0 / 3)));
+  CHECK(w3.codes == std::vector<uint32_t>{5, 7, 0, 1});
+  CHECK_THROWS_AS(fmt_of("int9_sawb"), UserError);
+  CHECK_THROWS_AS(fmt_of("sawb:bits=1"), UserError);
+}
+
 TEST_CASE("int4_sawb: activation ranges", "[sawb]") {
   // Non-negative x = [2, 1, 1, 1, 1, 0, 0, 0] with c1 = 1.5, c2 = 0: rms = 1 -> clip = 1.5 < 2.
   const Tensor relu = tensor({8}, {2, 1, 1, 1, 1, 0, 0, 0});
@@ -604,8 +642,9 @@ TEST_CASE("spec strings, options and their errors", "[int][sawb][dfp]") {
 
 TEST_CASE("list-types documents the integer formats", "[int][sawb][dfp]") {
   const std::string t = describe_format_types();
-  for (const char* part : {"int  -", "int4_sawb  -", "dfp  -", "spec aliases: int8", "dfp8",
-                           "activation_range", "granularity", "tensor | channel",
-                           "stochastic | nearest", "nearest | stochastic", "c1", "c2"})
+  for (const char* part :
+       {"int  -", "sawb  -", "spec aliases: int4_sawb", "dfp  -", "spec aliases: int8", "dfp8",
+        "activation_range", "granularity", "tensor | channel", "stochastic | nearest",
+        "nearest | stochastic", "c1", "c2"})
     CHECK(contains(t, part));
 }

@@ -378,7 +378,8 @@ TEST_CASE("trace: bad traces give the exact first error line", "[trace]") {
       {"bad_precision.yaml",
        "14:38: error: layers[0].precision.error: unknown number format 'mls_m1e9x'; valid: bf16, "
        "dfp, dfp8, fp16, fp32, fp8_e4m3, fp8_e5m2, int, int4_sawb, int8, luq_fp4, mls, mls_m1e2, "
-       "mx, mxfp4, mxfp6_e2m3, mxfp6_e3m2, mxfp8_e4m3, mxfp8_e5m2, mxint8, nvfp4 (did you mean "
+       "mx, mxfp4, mxfp6_e2m3, mxfp6_e3m2, mxfp8_e4m3, mxfp8_e5m2, mxint8, nvfp4, sawb (did you "
+       "mean "
        "'mls_m1e2'?)"},
       {"missing_tensor.yaml",
        "14:23: error: layers[0].tensors.weight: file '" + trace_path("bad/tensors/nowhere.npy") +

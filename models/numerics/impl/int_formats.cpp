@@ -12,9 +12,10 @@
 //              unbiased mapping) or nearest-even. group_scale_pow2 = true.
 //              int and dfp are one quantizer (IntFormat) that differs only in the scale rule:
 //              q = clamp(round(x / s), -qmax, qmax).
-//   int4_sawb  LUQ's forward quantizer (docs/formats.md §3.3, docs/design.md §10.9): SAWB clipping,
-//              one fp32 step per tensor, [-7, 7] for weights/errors, [0, 15] unsigned for
-//              non-negative (post-ReLU) activations, round to nearest even.
+//   sawb       int2_sawb..int8_sawb; int4_sawb is LUQ's forward quantizer (docs/formats.md §3.3,
+//              docs/design.md §10.9): SAWB clipping, one fp32 step per tensor, [-7, 7] for
+//              weights/errors, [0, 15] unsigned for non-negative (post-ReLU) activations (at
+//              bits b: [-(2^(b-1)-1), 2^(b-1)-1] and [0, 2^b - 1]), round to nearest even.
 // Contract shared by all (gemm_problem.h): the scale lives in group_scale, tensor_scale = 1;
 // codes are two's complement integers masked to code_bits (or the plain unsigned value when
 // QTensor::unsigned_int), element_value(code) is the sign-extended integer.
@@ -181,13 +182,43 @@ FormatPtr make_dfp(Params& p) {
 
 enum class ActRange { kAuto, kUnsigned, kSigned };
 
+// SAWB clip coefficients per width (clip = c1 * rms - c2 * mean|x|). 4 bits: LUQ's constants.
+// Other widths: least-squares fits of the MSE-optimal clip of the signed grid [-qmax, qmax] over
+// Gaussian, Laplace, logistic, Student-t(5) and uniform samples (docs/formats.md §3.3 gives the
+// method); the same fit at 4 bits gives (11.59, 11.31), near LUQ's (12.1, 12.2).
+struct SawbCoefficients {
+  double c1, c2;
+};
+SawbCoefficients sawb_coefficients(int bits) {
+  switch (bits) {
+    case 2:
+      return {2.64, 1.78};
+    case 3:
+      return {6.64, 5.87};
+    case 4:
+      return {12.1, 12.2};
+    case 5:
+      return {17.70, 18.32};
+    case 6:
+      return {25.18, 27.00};
+    case 7:
+      return {33.39, 36.55};
+    default:
+      return {44.29, 49.40};
+  }
+}
+
 class SawbFormat : public INumberFormat, public std::enable_shared_from_this<SawbFormat> {
  public:
-  SawbFormat(double c1, double c2, ActRange act_range, bool unsigned_two_clip)
-      : m_c1(c1), m_c2(c2), m_act_range(act_range), m_unsigned_two_clip(unsigned_two_clip) {
-    m_info.name = "int4_sawb";
+  SawbFormat(int bits, double c1, double c2, ActRange act_range, bool unsigned_two_clip)
+      : m_bits(bits),
+        m_c1(c1),
+        m_c2(c2),
+        m_act_range(act_range),
+        m_unsigned_two_clip(unsigned_two_clip) {
+    m_info.name = fmt::format("int{}_sawb", bits);
     m_info.kind = ElementKind::kInt;
-    m_info.code_bits = 4;
+    m_info.code_bits = bits;
     m_info.unit_log2 = 0;
     m_info.group_scale_pow2 = false;
   }
@@ -195,7 +226,7 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
   const FormatInfo& info() const override { return m_info; }
 
   double element_value(uint32_t code) const override {
-    return static_cast<double>(sign_extend(code, 4));
+    return static_cast<double>(sign_extend(code, m_bits));
   }
 
   // Moments are accumulated in double in C order; clip and step are computed in double and the
@@ -203,11 +234,12 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
   //   clip = c1 * sqrt(mean(x^2)) - c2 * mean(|x|)
   // is replaced by max|x| when it is not a positive finite number (e.g. all |x| equal gives
   // (c1 - c2) * |x| < 0 with the 4-bit constants) or when it exceeds max|x| (clipping above the
-  // largest element only coarsens the grid). Signed step: s = clip / 7, the grid spans
-  // [-clip, clip] (LUQ's 2 * clip / (Qp - Qn)). Unsigned step (option unsigned_step): "clip"
-  // (default) s = clip / 15 so the grid spans [0, clip]; "two_clip" is the LUQ code's literal
-  // 2 * clip / 15, whose grid spans [0, 2 * clip] and so leaves the upper codes unused when clip
-  // falls back to max|x|. An all-zero tensor has s = 1, codes 0.
+  // largest element only coarsens the grid). With qmax = 2^(bits-1) - 1 and umax = 2^bits - 1:
+  // signed step s = clip / qmax, the grid spans [-clip, clip] (LUQ's 2 * clip / (Qp - Qn)).
+  // Unsigned step (option unsigned_step): "clip" (default) s = clip / umax so the grid spans
+  // [0, clip]; "two_clip" is the LUQ code's literal 2 * clip / umax, whose grid spans
+  // [0, 2 * clip] and so leaves the upper codes unused when clip falls back to max|x|. An
+  // all-zero tensor has s = 1, codes 0.
   QTensor quantize(const TensorView& x, const QuantContext& ctx) const override {
     require_finite(x, m_info.name, ctx.role);
     QTensor q;
@@ -236,8 +268,9 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
       is_unsigned =
           m_act_range == ActRange::kUnsigned || (m_act_range == ActRange::kAuto && !(min_x < 0.0f));
     }
-    const int64_t qn = is_unsigned ? 0 : -7;
-    const int64_t qp = is_unsigned ? 15 : 7;
+    const int64_t qmax = (int64_t{1} << (m_bits - 1)) - 1;
+    const int64_t qn = is_unsigned ? 0 : -qmax;
+    const int64_t qp = is_unsigned ? (int64_t{1} << m_bits) - 1 : qmax;
     const double span = is_unsigned && !m_unsigned_two_clip ? clip : 2.0 * clip;
     const double step = clip == 0.0 ? 1.0 : fp32_scale(span / static_cast<double>(qp - qn));
     q.unsigned_int = is_unsigned;
@@ -247,46 +280,61 @@ class SawbFormat : public INumberFormat, public std::enable_shared_from_this<Saw
     for (int64_t i = 0; i < n; ++i) {
       const double r = round_half_even(static_cast<double>(x.data[i]) / step);
       const double c = std::clamp(r, static_cast<double>(qn), static_cast<double>(qp));
-      q.codes[i] = int_code(static_cast<int64_t>(c), 4);
+      q.codes[i] = int_code(static_cast<int64_t>(c), m_bits);
     }
     return q;
   }
 
   std::string describe() const override {
-    const char* act = m_act_range == ActRange::kAuto       ? "auto (unsigned [0, 15] if min >= 0)"
-                      : m_act_range == ActRange::kUnsigned ? "unsigned [0, 15]"
-                                                           : "signed [-7, 7]";
+    const int64_t qmax = (int64_t{1} << (m_bits - 1)) - 1;
+    const int64_t umax = (int64_t{1} << m_bits) - 1;
+    const std::string uns = fmt::format("unsigned [0, {}]", umax);
+    const std::string sig = fmt::format("[-{}, {}]", qmax, qmax);
+    const std::string act = m_act_range == ActRange::kAuto
+                                ? fmt::format("auto ({} if min >= 0)", uns)
+                            : m_act_range == ActRange::kUnsigned ? uns
+                                                                 : "signed " + sig;
     return fmt::format(
-        "int4_sawb: per-tensor SAWB clip = {}*rms - {}*mean|x| (max|x| if not in (0, max|x|]), "
-        "fp32 step clip/7 for weights/errors [-7, 7], {} for activations {}, rounding nearest "
+        "{}: per-tensor SAWB clip = {}*rms - {}*mean|x| (max|x| if not in (0, max|x|]), "
+        "fp32 step clip/{} for weights/errors {}, {} for activations {}, rounding nearest "
         "(ties to even)",
-        m_c1, m_c2, m_unsigned_two_clip ? "2*clip/15" : "clip/15", act);
+        m_info.name, m_c1, m_c2, qmax, sig,
+        m_unsigned_two_clip ? fmt::format("2*clip/{}", umax) : fmt::format("clip/{}", umax), act);
   }
 
  private:
   FormatInfo m_info;
+  int m_bits;
   double m_c1, m_c2;
   ActRange m_act_range;
   bool m_unsigned_two_clip;
 };
 
 FormatPtr make_sawb(Params& p) {
-  const double c1 =
-      p.get_double("c1", 12.1, 0.0, 1000.0, "SAWB coefficient of sqrt(mean(x^2)) (4-bit: 12.1)");
-  const double c2 =
-      p.get_double("c2", 12.2, 0.0, 1000.0, "SAWB coefficient of mean(|x|) (4-bit: 12.2)");
+  const int bits =
+      static_cast<int>(p.get_int("bits", 4, 2, 8,
+                                 "element width: signed [-(2^(bits-1)-1), 2^(bits-1)-1], unsigned "
+                                 "activations [0, 2^bits - 1]"));
+  const SawbCoefficients def = sawb_coefficients(bits);
+  const double c1 = p.get_double("c1", def.c1, 0.0, 1000.0,
+                                 "SAWB coefficient of sqrt(mean(x^2)) (default per bits: 2: 2.64, "
+                                 "3: 6.64, 4: 12.1 (LUQ), 5: 17.70, 6: 25.18, 7: 33.39, 8: 44.29)");
+  const double c2 = p.get_double("c2", def.c2, 0.0, 1000.0,
+                                 "SAWB coefficient of mean(|x|) (default per bits: 2: 1.78, "
+                                 "3: 5.87, 4: 12.2 (LUQ), 5: 18.32, 6: 27.00, 7: 36.55, 8: 49.40)");
   const std::string range = p.get_choice(
       "activation_range", "auto", {"auto", "unsigned", "signed"},
-      "grid of role=activation tensors: auto = unsigned [0, 15] when min(x) >= 0, else signed "
-      "[-7, 7] (weights and errors are always signed)");
+      "grid of role=activation tensors: auto = unsigned [0, 2^bits - 1] when min(x) >= 0, else "
+      "signed (weights and errors are always signed)");
   const ActRange r = range == "unsigned" ? ActRange::kUnsigned
                      : range == "signed" ? ActRange::kSigned
                                          : ActRange::kAuto;
   const bool two_clip =
       p.get_choice("unsigned_step", "clip", {"clip", "two_clip"},
-                   "step of unsigned activation grids: clip = clip/15 (grid [0, clip]); "
-                   "two_clip = 2*clip/15 as in the LUQ code (grid [0, 2*clip])") == "two_clip";
-  return std::make_shared<SawbFormat>(c1, c2, r, two_clip);
+                   "step of unsigned activation grids: clip = clip/(2^bits - 1) (grid [0, clip]); "
+                   "two_clip = 2*clip/(2^bits - 1) as in the LUQ code (grid [0, 2*clip])") ==
+      "two_clip";
+  return std::make_shared<SawbFormat>(bits, c1, c2, r, two_clip);
 }
 
 }  // namespace
@@ -300,9 +348,10 @@ LBSIM_REGISTER(INumberFormat, "dfp",
                "or channel",
                make_dfp)
 LBSIM_REGISTER_FORMAT_ALIAS("dfp([0-9]+)", "dfp", {"bits"}, "dfp8")
-LBSIM_REGISTER(
-    INumberFormat, "int4_sawb",
-    "LUQ forward int4: SAWB-clipped per-tensor fp32 step, unsigned post-ReLU activations",
-    make_sawb)
+LBSIM_REGISTER(INumberFormat, "sawb",
+               "SAWB-clipped integers (LUQ's forward int4 at bits=4): per-tensor fp32 step, "
+               "unsigned post-ReLU activations",
+               make_sawb)
+LBSIM_REGISTER_FORMAT_ALIAS("int([0-9]+)_sawb", "sawb", {"bits"}, "int4_sawb")
 
 }  // namespace lbsim
