@@ -183,7 +183,9 @@ void cmd_run(const RunArgs& a) {
   req.version = version();
   req.allow_missing_costs = a.allow_missing_costs;
 
-  // An --out that would be refused at the end is refused before the simulation.
+  // An --out that would be refused at the end is refused before the simulation: one holding an
+  // input, or files lbsim did not write.
+  check_aliasing(inputs, {}, {{"--out", a.out}});
   OutputSet::check_replaceable_directory(a.out, is_run_output_name);
   // The figures' gnuplot starts now: its start-up overlaps the simulation.
   reports::GnuplotProcess gnuplot;

@@ -74,4 +74,9 @@ expect_user_error "nowhere.yaml: error: cannot open file" out6 "${ARGS[@]}" --pr
 printf 'layers:\n  conv1: {weight: fp32, activation: fp32}\n' >mixed.yaml
 expect_user_error "resnet20: error: layer conv1 wgrad gemm: operands activation x error: formats 'fp32' and 'dfp8' cannot share a MAC array" \
   out7 "${ARGS[@]}" --precision-map mixed.yaml --out out7
+# A map inside --out would be destroyed by the run: refused before it simulates.
+mkdir inside && cp fc4.yaml inside/map.yaml
+expect_user_error "error: output directory --out (inside) holds input --precision-map (inside/map.yaml)" \
+  inside/stats.json "${ARGS[@]}" --precision-map inside/map.yaml --out inside
+[ "$(ls inside)" = map.yaml ] || fail "the directory holding the map was changed: $(ls inside)"
 echo "precision map CLI tests passed"
