@@ -37,7 +37,9 @@ import argparse
 import json
 import math
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 
@@ -312,6 +314,9 @@ def write_report(args, summary, model_name, layer_names, fp_acc, results, coster
         next(r for r in q0["rows"] if r["rule"] == "largest dual")["keep"])),
         sort_keys=False).rstrip())
     L.append("```\n")
+    points = []
+    fig = os.path.splitext(args.out)[0] + ".svg"
+    L_fig_at = len(L)
     for bits in args.bits:
         seeds = [s for s in args.seeds if (bits, s) in results]
         rs = [results[(bits, s)] for s in seeds]
@@ -330,6 +335,8 @@ def write_report(args, summary, model_name, layer_names, fp_acc, results, coster
                 groups.setdefault((row["rule"], row["k"]), []).append((si, row))
         ref = [row["accuracy"] for _, row in groups[("all quantized", 0)]]
         for (rule, k), items in groups.items():
+            points.append((bits, rule, k, [row["accuracy"] for _, row in items],
+                           [coster.cost(bits, row["keep"])["energy_uj"] for _, row in items]))
             accs = [row["accuracy"] for _, row in items]
             costs = [coster.cost(bits, row["keep"]) for _, row in items]
             energy = statistics.mean(c["energy_uj"] for c in costs)
@@ -352,12 +359,60 @@ def write_report(args, summary, model_name, layer_names, fp_acc, results, coster
             L.append(f"| {n} | {mean_d[n]:.4g} | {order.index(n) + 1} | "
                      f"{rs[0]['errors'][n]:.3g} | {rs[0]['extra'][n]:.4f} |")
         L.append("")
+    if figure(fig, points, title.replace("REDUCED BUDGET: ", "")):
+        L.insert(L_fig_at, f"![accuracy against energy per selection]({os.path.basename(fig)})\n")
     L.append("## Reading\n")
     L.append(reading(args, results))
     L.append(f"\nlbsim: `{os.path.relpath(lbsim_exe, SOURCE)}`; the study's work files "
              "(per-seed JSON, precision maps, trace) stay outside the report.")
     with open(args.out, "w") as f:
         f.write("\n".join(L) + "\n")
+
+
+SHORT = {"all quantized": "all q", "largest dual": "max dual", "smallest dual": "min dual",
+         "L2 error": "L2", "energy-aware": "energy", "random": "random"}
+
+
+def figure(path, points, title):
+    """Accuracy (mean, error bar = std over seeds) against energy per inference, one point per
+    rule and k, one colour per bit width (gnuplot SVG next to the report)."""
+    gp = shutil.which("gnuplot")
+    if not gp:
+        print("constrained_qat_study: warning: gnuplot not found; no figure", file=sys.stderr)
+        return False
+    dat = path + ".dat"
+    bits_list = sorted({p[0] for p in points})
+    with open(dat, "w") as f:
+        for b in bits_list:
+            merged = {}  # selections that coincide (same energy and accuracy) share one label
+            for bits, rule, k, accs, energies in points:
+                if bits != b:
+                    continue
+                std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+                xy = (f"{statistics.mean(energies):.6g}", f"{100 * statistics.mean(accs):.4f}",
+                      f"{100 * std:.4f}")
+                merged.setdefault(xy, []).append(SHORT[rule] + ("" if k == 0 else f" k={k}"))
+            for (x, y, e), labels in merged.items():
+                f.write(f"{x} {y} {e} \"{' / '.join(labels)}\"\n")
+            f.write("\n\n")
+    plots = []
+    for i, b in enumerate(bits_list):
+        plots.append(f"'{dat}' index {i} using 1:2:3 with yerrorbars pt 7 ps 0.8 title "
+                     f"'{b} bits'")
+        plots.append(f"'' index {i} using 1:2:4 with labels offset 0.7,0.4 left font ',8' "
+                     "notitle")
+    script = f"""set terminal svg size 820,500 dynamic font 'sans,11'
+set output '{path}'
+set title "{title}" font ',11'
+set xlabel 'energy of one inference (uJ, lbsim run --precision-map)'
+set ylabel 'test accuracy (%)'
+set grid
+set key bottom right
+plot {", ".join(plots)}
+"""
+    subprocess.run([gp], input=script, text=True, check=True)
+    os.remove(dat)
+    return True
 
 
 def reading(args, results):
