@@ -2,6 +2,9 @@
 // core for the integer families' reference at 256x256x256). Run:
 //   ./build/bench/bench_reference --benchmark_filter=reference
 // The MAC/s counter is the figure reported in the README.
+// quantize/<format>: quantize + dequantize (values_into, what lbsim.torch's fast GEMMs need) of
+// one 128 x 16 x 28 x 28 error tensor (a ResNet-20 layer-1 gradient at batch 128):
+//   ./build/bench/bench_reference --benchmark_filter=quantize
 #include <benchmark/benchmark.h>
 
 #include "models/core/error.h"
@@ -59,7 +62,25 @@ void bm_gemm(benchmark::State& state, Case c, bool reference) {
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void bm_quantize(benchmark::State& state, const char* spec) {
+  const Tensor x = random_normal({128, 16, 28, 28}, 13);
+  const FormatPtr f = make_format(spec, {"<bench>"});
+  QuantContext ctx{Role::kError, 1, 0, -1};
+  std::vector<float> out(x.data.size());
+  for (auto _ : state) {
+    const QTensor q = f->quantize(x, ctx);
+    q.values_into(out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["elem/s"] = benchmark::Counter(static_cast<double>(x.data.size()),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
 const bool kRegistered = [] {
+  for (const char* spec :
+       {"bf16", "fp8_e5m2", "int8", "dfp8", "int4_sawb", "luq_fp4", "mls_m1e2", "mls_m4e2"})
+    benchmark::RegisterBenchmark((std::string("quantize/") + spec).c_str(), bm_quantize, spec)
+        ->Unit(benchmark::kMillisecond);
   for (const Case& c : kCases) {
     benchmark::RegisterBenchmark((std::string("reference/") + c.name).c_str(), bm_gemm, c, true)
         ->Arg(256)

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "models/numerics/quant_util.h"
+
 namespace lbsim {
 
 namespace {
@@ -110,24 +112,20 @@ uint32_t float_encode(double x, const FloatLayout& l, bool stochastic, double u,
 
   // a = f * 2^k with f in [0.5, 1): a lies in the binade [2^(k-1), 2^k). The target's quantum in
   // that binade is 2^(e - M), with e clamped to the minimum normal exponent for subnormals.
-  int k = 0;
-  std::frexp(a, &k);
+  const int k = ilogb_fast(a) + 1;  // frexp's exponent
   const int emin = 1 - l.bias;
   int e = k - 1 < emin ? emin : k - 1;
   // s = a / quantum: in [2^M, 2^(M+1)) for normals, [0, 2^M) for subnormals. Exact: a power-of-two
   // scaling up never loses bits (s < 2^(M+1) <= 2^31 cannot overflow), and scaling down (only when
   // e > M) yields s >= 2^M, a normal double.
-  const double s = std::ldexp(a, m_bits - e);
-  const double n = std::floor(s);
+  const double s = ldexp_fast(a, m_bits - e);
+  const double n = floor_exact(s);
   const double frac = s - n;  // exact: s and n share the binade's quantum or finer
   uint64_t m = static_cast<uint64_t>(n);
-  bool up;
-  if (stochastic) {
-    up = u < frac;  // frac = 0 (representable) never rounds since u >= 0
-  } else {
-    up = frac > 0.5 || (frac == 0.5 && (m & 1u) != 0);
-  }
-  if (up) ++m;
+  // Round up or not, without a data-dependent branch (bitwise, not short-circuit, operators).
+  // Stochastic: frac = 0 (representable) never rounds since u >= 0.
+  const bool up = stochastic ? u < frac : (frac > 0.5) | ((frac == 0.5) & ((m & 1u) != 0));
+  m += static_cast<uint64_t>(up);
   if (m == 0) return sign;  // underflow to a signed zero
   if (m >> (m_bits + 1)) {  // rounded up to 2^(M+1): next binade, mantissa 0
     m >>= 1;

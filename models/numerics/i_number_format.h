@@ -102,6 +102,7 @@ struct QTensor {
   double element(uint32_t code) const;  // element value honouring unsigned_int
   double value(int64_t i) const;        // exact dequantized value of element i
   std::vector<double> values() const;   // all of them
+  void values_into(float* out) const;   // all of them rounded to float (codes.size() of them)
 };
 
 struct QuantContext {

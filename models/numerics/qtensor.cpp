@@ -101,10 +101,45 @@ double QTensor::value(int64_t i) const {
   return tensor_scale * g * element(codes[i]);
 }
 
+namespace {
+
+// value(i) for every i into out, computed as value() does (tensor_scale * group scale first, then
+// times the element; T = float rounds that double once), with the per-group factors formed once,
+// the element values of codes up to 16 bits tabulated (when the tensor has at least as many
+// elements as the table), and the groups walked by the odometer instead of a division per
+// dimension.
+template <class T>
+void fill_values(const QTensor& q, T* out) {
+  const size_t n = q.codes.size();
+  if (n == 0) return;
+  std::vector<double> table;
+  const int bits = q.format->info().code_bits;
+  if (bits <= 16 && (size_t{1} << bits) <= n) {
+    table.resize(size_t{1} << bits);
+    for (size_t c = 0; c < table.size(); ++c) table[c] = q.element(static_cast<uint32_t>(c));
+  }
+  auto elem = [&](uint32_t c) { return c < table.size() ? table[c] : q.element(c); };
+  const uint32_t* codes = q.codes.data();
+  if (q.group_scale.size() <= 1) {
+    const double f = q.tensor_scale * (q.group_scale.empty() ? 1.0 : q.group_scale[0]);
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(f * elem(codes[i]));
+    return;
+  }
+  std::vector<double> factor(q.group_scale.size());
+  for (size_t g = 0; g < factor.size(); ++g) factor[g] = q.tensor_scale * q.group_scale[g];
+  const std::vector<int64_t> gid = q.groups.group_ids();
+  for (size_t i = 0; i < n; ++i)
+    out[i] = static_cast<T>(factor[static_cast<size_t>(gid[i])] * elem(codes[i]));
+}
+
+}  // namespace
+
 std::vector<double> QTensor::values() const {
   std::vector<double> v(codes.size());
-  for (size_t i = 0; i < codes.size(); ++i) v[i] = value(static_cast<int64_t>(i));
+  fill_values(*this, v.data());
   return v;
 }
+
+void QTensor::values_into(float* out) const { fill_values(*this, out); }
 
 }  // namespace lbsim

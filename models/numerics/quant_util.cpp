@@ -9,36 +9,6 @@
 
 namespace lbsim {
 
-uint32_t int_code(int64_t q, int bits) {
-  const uint32_t mask = bits >= 32 ? 0xFFFFFFFFu : ((1u << bits) - 1u);
-  return static_cast<uint32_t>(q) & mask;
-}
-
-int64_t sign_extend(uint32_t code, int bits) {
-  const int64_t span = int64_t{1} << bits;
-  const int64_t v = static_cast<int64_t>(code & static_cast<uint32_t>(span - 1));
-  return v >= span / 2 ? v - span : v;
-}
-
-double round_half_even(double v) {
-  const double f = std::floor(v);
-  const double d = v - f;
-  if (d > 0.5) return f + 1.0;
-  if (d < 0.5) return f;
-  return std::fmod(f, 2.0) == 0.0 ? f : f + 1.0;
-}
-
-double round_stochastic(double v, double u) {
-  const double f = std::floor(v);
-  return u < v - f ? f + 1.0 : f;
-}
-
-int floor_log2_ratio(double a, double b) {
-  int e = std::ilogb(a) - std::ilogb(b);
-  if (std::ldexp(b, e) > a) --e;
-  return e;
-}
-
 void require_finite(const TensorView& x, const std::string& format_name, Role role) {
   if (static_cast<int64_t>(x.data.size()) != numel(x.shape))
     throw std::logic_error("Tensor data size does not match its shape");

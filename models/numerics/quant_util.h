@@ -1,7 +1,9 @@
 // Small exact helpers shared by the quantizers in impl/ (one copy of each rule).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "models/numerics/i_number_format.h"
@@ -9,19 +11,76 @@
 namespace lbsim {
 
 // Two's complement code of q in the low `bits` bits (q within the format's range).
-uint32_t int_code(int64_t q, int bits);
+inline uint32_t int_code(int64_t q, int bits) {
+  const uint32_t mask = bits >= 32 ? 0xFFFFFFFFu : ((1u << bits) - 1u);
+  return static_cast<uint32_t>(q) & mask;
+}
 // Inverse of int_code: the sign-extended integer held in the low `bits` bits of code.
-int64_t sign_extend(uint32_t code, int bits);
+inline int64_t sign_extend(uint32_t code, int bits) {
+  const int64_t span = int64_t{1} << bits;
+  const int64_t v = static_cast<int64_t>(code & static_cast<uint32_t>(span - 1));
+  return v >= span / 2 ? v - span : v;
+}
+
+// The quantizers call the rounding helpers below once per element, so they are inline and
+// branch-free where the branch would be data-dependent (a mispredicted branch per element cost
+// more than the rest of int8 quantization). They equal the plain definitions for every double.
+
+// floor(v) = std::floor(v): |v| < 2^52 truncates through int64 (and steps down below a negative
+// non-integer); larger magnitudes are integers already; zeros (keeping -0), NaN and infinities go
+// to std::floor.
+inline double floor_exact(double v) {
+  if (!(std::fabs(v) < 4503599627370496.0) || v == 0.0) return std::floor(v);
+  int64_t i = static_cast<int64_t>(v);                    // truncation toward zero
+  i -= static_cast<int64_t>(static_cast<double>(i) > v);  // integer arithmetic: no branch
+  return static_cast<double>(i);
+}
 
 // Round to nearest, ties to even, independent of the floating-point environment
-// (v - floor(v) is exact for every double, so the tie test is exact).
-double round_half_even(double v);
+// (v - floor(v) is exact for every double, so the tie test is exact). Integers (|v| >= 2^52,
+// zeros of either sign), NaN and infinities come back as they are.
+inline double round_half_even(double v) {
+  if (!(std::fabs(v) < 4503599627370496.0) || v == 0.0) return v;
+  int64_t i = static_cast<int64_t>(v);
+  i -= static_cast<int64_t>(static_cast<double>(i) > v);  // floor(v)
+  const double f = static_cast<double>(i);
+  const double d = v - f;
+  if (d == 0.5) return std::fmod(f, 2.0) == 0.0 ? f : f + 1.0;  // a tie (rare): to even
+  return static_cast<double>(i + static_cast<int64_t>(d > 0.5));
+}
 // Unbiased stochastic rounding: floor(v) + 1 iff u < frac(v), u in [0, 1). Integers stay put,
 // which keeps quantization idempotent on grid values.
-double round_stochastic(double v, double u);
+inline double round_stochastic(double v, double u) {
+  if (!(std::fabs(v) < 4503599627370496.0) || v == 0.0) return v;
+  int64_t i = static_cast<int64_t>(v);
+  i -= static_cast<int64_t>(static_cast<double>(i) > v);  // floor(v)
+  return static_cast<double>(i + static_cast<int64_t>(u < v - static_cast<double>(i)));
+}
+
+// std::ilogb(a) for finite a != 0, from the exponent bits of normal doubles.
+inline int ilogb_fast(double a) {
+  uint64_t b;
+  std::memcpy(&b, &a, sizeof b);
+  const int biased = static_cast<int>((b >> 52) & 0x7FF);
+  return biased == 0 ? std::ilogb(a) : biased - 1023;
+}
+
+// std::ldexp(a, p) for every a and p: a power-of-two factor that is a normal double multiplies
+// with one correctly rounded product, which is what ldexp returns.
+inline double ldexp_fast(double a, int p) {
+  if (p < -1022 || p > 1023) return std::ldexp(a, p);
+  const uint64_t bits = static_cast<uint64_t>(p + 1023) << 52;
+  double f;
+  std::memcpy(&f, &bits, sizeof f);
+  return a * f;
+}
 
 // floor(log2(a / b)) for finite a, b > 0, exactly (no rounded division involved).
-int floor_log2_ratio(double a, double b);
+inline int floor_log2_ratio(double a, double b) {
+  int e = ilogb_fast(a) - ilogb_fast(b);
+  if (ldexp_fast(b, e) > a) --e;
+  return e;
+}
 
 // Throws UserError naming the first non-finite element (max-scaled formats need finite values);
 // std::logic_error when the data size does not match the shape (an internal invariant).

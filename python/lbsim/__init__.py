@@ -73,14 +73,16 @@ class Quantized:
 
 
 def quantize(x, format, role="activation", seed=0, tensor_id=0, reduction_axis=-1,
-             dtype="float32"):
+             dtype="float32", codes=True):
     """Quantizes x (any array-like; float32 C-order is read in place) as `lbsim quantize --format
     FORMAT --role ROLE --seed SEED --tensor-id ID` does. reduction_axis selects the axis formats
-    that group along the reduction axis (MLS k<g> on rank-2 tensors) use; the CLI uses -1."""
+    that group along the reduction axis (MLS k<g> on rank-2 tensors) use; the CLI uses -1.
+    codes=False leaves out the codes array (codes is None; values, scales and qtensor are the
+    same), for callers that need only the values."""
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     r = _lbsim.quantize(x, format, role, int(seed), int(tensor_id), int(reduction_axis),
-                        dtype == "float64")
+                        dtype == "float64", bool(codes))
     return Quantized(r["values"], r["codes"], json.loads(r["scales_json"]), r["qtensor"])
 
 

@@ -184,7 +184,8 @@ class _Operand:
         if spec is None:
             self.values, self.qtensor = t.detach(), None
             return
-        q = _quantize(_np(t), spec, role=role, seed=key, tensor_id=tid, reduction_axis=axis)
+        q = _quantize(_np(t), spec, role=role, seed=key, tensor_id=tid, reduction_axis=axis,
+                      codes=False)
         self.values = torch.from_numpy(q.values)
         self.qtensor = q.qtensor if exact else None
 

@@ -165,7 +165,8 @@ py::dict result_dict(LoweredReference&& r, const Shape& shape, Tensor* out = nul
 }
 
 py::dict quantize(const py::object& x, const std::string& format, const std::string& role,
-                  uint64_t seed, uint64_t tensor_id, int reduction_axis, bool float64) {
+                  uint64_t seed, uint64_t tensor_id, int reduction_axis, bool float64,
+                  bool with_codes) {
   const FormatPtr f = format_arg(format, "format");
   const Role r = role_arg(role);
   const F32Array array = x.cast<F32Array>();
@@ -176,8 +177,12 @@ py::dict quantize(const py::object& x, const std::string& format, const std::str
   {
     py::gil_scoped_release release;
     *q = quantize_operand(f, t, r, seed, tensor_id, reduction_axis, "x");
-    values64 = q->values();
-    if (!float64) values.assign(values64.begin(), values64.end());
+    if (float64) {
+      values64 = q->values();
+    } else {
+      values.resize(q->codes.size());
+      q->values_into(values.data());
+    }
   }
   py::dict d;
   if (float64)
@@ -185,7 +190,9 @@ py::dict quantize(const py::object& x, const std::string& format, const std::str
   else
     d["values"] = owning_array(std::move(values), q->shape);
   const int bits = f->info().code_bits;
-  if (bits <= 8) {
+  if (!with_codes) {
+    d["codes"] = py::none();
+  } else if (bits <= 8) {
     d["codes"] = owning_array(std::vector<uint8_t>(q->codes.begin(), q->codes.end()), q->shape);
   } else if (bits <= 16) {
     d["codes"] = owning_array(std::vector<uint16_t>(q->codes.begin(), q->codes.end()), q->shape);
@@ -394,15 +401,16 @@ PYBIND11_MODULE(_lbsim, m) {
       .def_property_readonly("role", [](const PyQTensor& t) { return role_name(t.q->role); })
       .def("values",
            [](const PyQTensor& t) {
-             const std::vector<double> v = t.q->values();
-             return owning_array(std::vector<float>(v.begin(), v.end()), t.q->shape);
+             std::vector<float> v(t.q->codes.size());
+             t.q->values_into(v.data());
+             return owning_array(std::move(v), t.q->shape);
            })
       .def("transpose", &transpose);
   m.def("formats", &format_spec_names);
   m.def("format_info", &format_info, py::arg("spec"));
   m.def("arch_info", &arch_info, py::arg("path"));
   m.def("quantize", &quantize, py::arg("x"), py::arg("format"), py::arg("role"), py::arg("seed"),
-        py::arg("tensor_id"), py::arg("reduction_axis"), py::arg("float64"));
+        py::arg("tensor_id"), py::arg("reduction_axis"), py::arg("float64"), py::arg("with_codes"));
   m.def("gemm", &gemm, py::arg("a"), py::arg("b"), py::arg("format"), py::arg("format_a"),
         py::arg("format_b"), py::arg("role_a"), py::arg("role_b"), py::arg("seed"), py::arg("acc"),
         py::arg("threads"));

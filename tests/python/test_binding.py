@@ -82,6 +82,17 @@ def test_quantize():
         "float64")
     same_bits(lbsim.quantize(tensors["mat"], "mls_m1e2", dtype="float64").values,
               np.load("v64.npy"), "float64 values")
+    # Tensors of at least 2^16 elements decode 16-bit codes through a table: same bits as the CLI.
+    big = rng.standard_normal((7, 100, 100)).astype(np.float32)
+    np.save("big.npy", big)
+    for spec in ("bf16", "fp16", "mls_m1e2"):
+        cli("quantize", "--format", spec, "--in", "big.npy", "--out", "v.npy", "--role", "error")
+        same_bits(lbsim.quantize(big, spec, role="error").values, np.load("v.npy"),
+                  f"quantize {spec} 70,000 elements")
+    # codes=False: the same values and scales, no codes array.
+    full, lean = lbsim.quantize(big, "int8"), lbsim.quantize(big, "int8", codes=False)
+    assert lean.codes is None and lean.scales == full.scales
+    same_bits(lean.values, full.values, "codes=False values")
     print(f"quantize: {count} cases bit-identical to the CLI")
 
 

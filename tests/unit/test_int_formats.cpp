@@ -7,12 +7,14 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "models/core/error.h"
 #include "models/numerics/i_number_format.h"
+#include "models/numerics/quant_util.h"
 #include "models/numerics/rng.h"
 #include "tests/unit/stat_test.h"
 
@@ -647,4 +649,66 @@ TEST_CASE("list-types documents the integer formats", "[int][sawb][dfp]") {
         "activation_range", "granularity", "tensor | channel", "stochastic | nearest",
         "nearest | stochastic", "c1", "c2"})
     CHECK(contains(t, part));
+}
+
+TEST_CASE("Rounding helpers equal their plain definitions on every kind of double", "[formats]") {
+  // floor_exact / round_half_even / round_stochastic are branch-free rewrites; the plain
+  // definitions (std::floor, the three-way tie test, floor + (u < frac)) are the specification.
+  auto plain_rne = [](double v) {
+    const double f = std::floor(v);
+    const double d = v - f;
+    if (d > 0.5) return f + 1.0;
+    if (d < 0.5) return f;
+    return std::fmod(f, 2.0) == 0.0 ? f : f + 1.0;
+  };
+  auto plain_sr = [](double v, double u) {
+    const double f = std::floor(v);
+    return u < v - f ? f + 1.0 : f;
+  };
+  auto same = [](double a, double b) {
+    return (std::isnan(a) && std::isnan(b)) || std::memcmp(&a, &b, sizeof a) == 0;
+  };
+  std::vector<double> vs = {0.0,
+                            -0.0,
+                            0.5,
+                            -0.5,
+                            1.5,
+                            -1.5,
+                            2.5,
+                            -2.5,
+                            0.49999999999999994,
+                            -0.49999999999999994,
+                            1e-300,
+                            -1e-300,
+                            4503599627370495.5,
+                            -4503599627370495.5,
+                            4503599627370496.0,
+                            -4503599627370497.0,
+                            9.3e18,
+                            -9.3e18,
+                            1e300,
+                            -1e300,
+                            INFINITY,
+                            -INFINITY,
+                            NAN,
+                            127.0,
+                            -128.0};
+  const CounterRng rng(3, 4);
+  for (uint64_t i = 0; i < 20000; ++i) {
+    const double u = rng.uniform(i);
+    vs.push_back((u - 0.5) * std::ldexp(1.0, static_cast<int>(i % 64)));
+    vs.push_back(std::ldexp(std::round((u - 0.5) * 64.0), -1));  // halves: ties
+  }
+  size_t bad = 0;
+  for (size_t i = 0; i < vs.size(); ++i) {
+    const double v = vs[i];
+    const double u = rng.uniform(1000000 + i);
+    if (!same(floor_exact(v), std::floor(v)) || !same(round_half_even(v), plain_rne(v)) ||
+        !same(round_stochastic(v, u), plain_sr(v, u)) ||
+        !same(round_stochastic(v, 0.0), plain_sr(v, 0.0))) {
+      ++bad;
+      UNSCOPED_INFO("v = " << v);
+    }
+  }
+  CHECK(bad == 0);
 }

@@ -89,11 +89,13 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
     q.groups = group_map(x.shape, ctx);
 
     const int64_t n = numel(x.shape);
-    std::vector<int64_t> group(static_cast<size_t>(n));
-    std::vector<float> gmax(static_cast<size_t>(q.groups.num_groups()), 0.0f);
+    const int64_t num_groups = q.groups.num_groups();
+    std::vector<int64_t> group;  // each element's group, when there is more than one
+    if (num_groups > 1) group = q.groups.group_ids();
+    auto group_at = [&](int64_t i) { return num_groups > 1 ? group[i] : int64_t{0}; };
+    std::vector<float> gmax(static_cast<size_t>(num_groups), 0.0f);
     for (int64_t i = 0; i < n; ++i) {
-      group[i] = q.groups.group_of(i);
-      gmax[group[i]] = std::max(gmax[group[i]], std::fabs(x.data[i]));
+      gmax[group_at(i)] = std::max(gmax[group_at(i)], std::fabs(x.data[i]));
     }
     q.group_scale.resize(gmax.size());
     for (size_t g = 0; g < gmax.size(); ++g) q.group_scale[g] = group_scale(gmax[g]);
@@ -102,7 +104,7 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
     const double qmax = static_cast<double>(m_qmax);
     q.codes.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
-      const double v = static_cast<double>(x.data[i]) / q.group_scale[group[i]];
+      const double v = static_cast<double>(x.data[i]) / q.group_scale[group_at(i)];
       const double r = m_stochastic ? round_stochastic(v, rng.uniform(static_cast<uint64_t>(i)))
                                     : round_half_even(v);
       q.codes[i] = int_code(static_cast<int64_t>(std::clamp(r, -qmax, qmax)), m_info.code_bits);

@@ -99,7 +99,7 @@ class LuqFormat final : public INumberFormat, public std::enable_shared_from_thi
         c = up ? 1 : 0;
       } else {
         const int e = floor_log2_ratio(a, alpha);  // n = floor(log2 r) >= 0
-        const double low = std::ldexp(alpha, e);   // alpha * L, exact
+        const double low = ldexp_fast(alpha, e);   // alpha * L, exact
         bool up =
             m_stochastic ? rng.uniform(static_cast<uint64_t>(i)) < (a - low) / low : a >= 1.5 * low;
         int64_t k = static_cast<int64_t>(e) + (up ? 1 : 0);  // magnitude alpha * 2^k

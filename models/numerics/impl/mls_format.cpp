@@ -184,24 +184,21 @@ class MlsFormat final : public INumberFormat, public std::enable_shared_from_thi
     // Binade of y = a / t: f = floor(log2 y) + Emax, with everything below 2^(1-Emax) sharing the
     // step of binade f = 1 (the subnormals). y <= 1 gives f <= Emax.
     const int f = std::max(floor_log2_ratio(a, t) + m_emax, 1);
-    const double step = std::ldexp(t, f - m_emax - m_man_bits);  // grid spacing, exact
+    const double step = ldexp_fast(t, f - m_emax - m_man_bits);  // grid spacing, exact
     // j = floor(a / step), fixed up by exact comparisons (j * step needs <= 24 + M + 2 bits).
-    double j = std::floor(a / step);
+    double j = floor_exact(a / step);
     while (j * step > a) j -= 1;
     while ((j + 1) * step <= a) j += 1;
     // Down neighbour's magnitude code: normals j = 2^M + m give (f << M) | m; subnormals (f = 1
     // step, j < 2^M) give m = j: both are (f - 1) * 2^M + j.
     uint32_t code = (static_cast<uint32_t>(f - 1) << m_man_bits) + static_cast<uint32_t>(j);
     const double rem = a - j * step;  // exact: Sterbenz-like, both on a <= 37-bit common grid
-    if (rem == 0.0) return code;
-    bool up;
-    if (stochastic) {
-      up = rng.uniform(index) < rem / step;
-    } else {
-      const double twice = 2.0 * rem;
-      up = twice > step || (twice == step && (code & 1u) != 0);  // tie: to the even code
-    }
-    return up ? code + 1 : code;
+    // Up or not without a data-dependent branch (bitwise operators); rem = 0 never rounds up.
+    const double twice = 2.0 * rem;
+    const bool up = stochastic
+                        ? rng.uniform(index) < rem / step
+                        : (twice > step) | ((twice == step) & ((code & 1u) != 0));  // tie: even
+    return code + static_cast<uint32_t>(up);
   }
 
   GroupMap group_map(const Shape& shape, const QuantContext& ctx) const override {

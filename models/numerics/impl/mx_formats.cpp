@@ -88,9 +88,9 @@ uint32_t fp_magnitude_code(double a, const ElementType& t) {
   const uint32_t max_code = code_of(emax_e, std::ldexp(t.max, m - emax_e));
   if (a >= t.max) return max_code;
   if (a == 0.0) return 0;
-  int e = std::max(std::ilogb(a), emin);
-  double q = round_half_even(std::ldexp(a, m - e));
-  if (std::ldexp(q, e - m) > t.max) return max_code;  // rounded past the largest normal
+  int e = std::max(ilogb_fast(a), emin);
+  double q = round_half_even(ldexp_fast(a, m - e));
+  if (ldexp_fast(q, e - m) > t.max) return max_code;  // rounded past the largest normal
   if (q == std::ldexp(1.0, m + 1)) {                  // carry into the next binade
     ++e;
     q = std::ldexp(1.0, m);
@@ -116,10 +116,9 @@ GroupMap block_map(const Shape& shape, const QuantContext& ctx, int64_t block, c
 std::vector<int64_t> groups_and_max(const TensorView& x, const GroupMap& m,
                                     std::vector<double>& gmax) {
   const int64_t n = numel(x.shape);
-  std::vector<int64_t> gid(static_cast<size_t>(n));
+  std::vector<int64_t> gid = m.group_ids();
   gmax.assign(static_cast<size_t>(m.num_groups()), 0.0);
   for (int64_t i = 0; i < n; ++i) {
-    gid[i] = m.group_of(i);
     gmax[gid[i]] = std::max(gmax[gid[i]], std::fabs(static_cast<double>(x.data[i])));
   }
   return gid;
