@@ -81,10 +81,41 @@ struct GroupMap {
   Shape block;
   int64_t num_groups() const;
   int64_t group_of(int64_t flat_index) const;
-  // group_of(i) of every element in C order, by an odometer over the multi-index.
+  // group_of(i) of every element in C order, by an odometer over the multi-index (GroupCursor).
   std::vector<int64_t> group_ids() const;
   static GroupMap per_tensor(const Shape& shape);
   static GroupMap per_axis(const Shape& shape, int axis);  // one group per index of axis
+};
+
+// group_of(i) for i = 0, 1, 2, ... in C order without storing them or dividing: an odometer over
+// the multi-index that also counts the position inside each block.
+class GroupCursor {
+ public:
+  explicit GroupCursor(const GroupMap& m);
+  int64_t group() const { return m_group; }  // the group of the current element
+  void next() {                              // to the following element
+    for (size_t d = m_digits.size(); d-- > 0;) {
+      Digit& g = m_digits[d];
+      if (++g.idx < g.extent) {
+        if (++g.in_block == g.block) {
+          g.in_block = 0;
+          m_group += g.stride;
+        }
+        return;
+      }
+      m_group -= g.span;  // wrap this digit back to block 0, carry into the next one
+      g.idx = 0;
+      g.in_block = 0;
+    }
+  }
+
+ private:
+  struct Digit {
+    int64_t extent, block, stride, span;  // span = stride * (number of blocks - 1)
+    int64_t idx = 0, in_block = 0;
+  };
+  std::vector<Digit> m_digits;
+  int64_t m_group = 0;
 };
 
 class INumberFormat;

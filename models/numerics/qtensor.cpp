@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <stdexcept>
 
 #include "models/core/error.h"
@@ -56,25 +57,39 @@ int64_t GroupMap::group_of(int64_t flat) const {
   return g;
 }
 
+GroupCursor::GroupCursor(const GroupMap& m) {
+  // A dimension with a single block never changes the group: it joins the dimension to its left
+  // (whose block then spans it whole), or is dropped when it is the outermost. A per-tensor map
+  // keeps no digit at all, and next() does nothing.
+  for (size_t d = 0; d < m.shape.size(); ++d) {
+    const int64_t extent = m.shape[d], block = std::min(m.block[d], m.shape[d]);
+    if (block == extent) {
+      if (!m_digits.empty()) {
+        m_digits.back().extent *= extent;
+        m_digits.back().block *= extent;
+      }
+      continue;
+    }
+    Digit g;
+    g.extent = extent;
+    g.block = block;
+    m_digits.push_back(g);
+  }
+  int64_t stride = 1;
+  for (size_t d = m_digits.size(); d-- > 0;) {
+    Digit& g = m_digits[d];
+    g.stride = stride;
+    const int64_t blocks = (g.extent + g.block - 1) / g.block;
+    g.span = stride * (blocks - 1);
+    stride *= blocks;
+  }
+}
+
 std::vector<int64_t> GroupMap::group_ids() const {
   const int64_t n = numel(shape);
   std::vector<int64_t> ids(static_cast<size_t>(n));
-  const int rank = static_cast<int>(shape.size());
-  std::vector<int64_t> idx(rank, 0), stride(rank, 1);
-  for (int d = rank - 2; d >= 0; --d)
-    stride[d] = stride[d + 1] * ((shape[d + 1] + block[d + 1] - 1) / block[d + 1]);
-  int64_t g = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    ids[i] = g;
-    for (int d = rank - 1; d >= 0; --d) {
-      if (++idx[d] < shape[d]) {
-        if (idx[d] % block[d] == 0) g += stride[d];
-        break;
-      }
-      g -= ((shape[d] - 1) / block[d]) * stride[d];  // wrap this digit, carry
-      idx[d] = 0;
-    }
-  }
+  GroupCursor c(*this);
+  for (int64_t i = 0; i < n; ++i, c.next()) ids[i] = c.group();
   return ids;
 }
 
@@ -106,8 +121,7 @@ namespace {
 // value(i) for every i into out, computed as value() does (tensor_scale * group scale first, then
 // times the element; T = float rounds that double once), with the per-group factors formed once,
 // the element values of codes up to 16 bits tabulated (when the tensor has at least as many
-// elements as the table), and the groups walked by the odometer instead of a division per
-// dimension.
+// elements as the table), and the groups walked by a GroupCursor.
 template <class T>
 void fill_values(const QTensor& q, T* out) {
   const size_t n = q.codes.size();
@@ -127,9 +141,9 @@ void fill_values(const QTensor& q, T* out) {
   }
   std::vector<double> factor(q.group_scale.size());
   for (size_t g = 0; g < factor.size(); ++g) factor[g] = q.tensor_scale * q.group_scale[g];
-  const std::vector<int64_t> gid = q.groups.group_ids();
-  for (size_t i = 0; i < n; ++i)
-    out[i] = static_cast<T>(factor[static_cast<size_t>(gid[i])] * elem(codes[i]));
+  GroupCursor group(q.groups);
+  for (size_t i = 0; i < n; ++i, group.next())
+    out[i] = static_cast<T>(factor[static_cast<size_t>(group.group())] * elem(codes[i]));
 }
 
 }  // namespace

@@ -598,3 +598,24 @@ TEST_CASE("QTensor::values and values_into equal value(i) element by element", "
     }
   }
 }
+
+TEST_CASE("GroupCursor and group_ids walk group_of(i) in C order", "[formats]") {
+  // Blocks that divide the extent, that do not (a short last block), of 1, of the whole axis, and
+  // rank 1 to 4: the cursor's odometer must name the same group as group_of's divisions.
+  const std::vector<GroupMap> maps = {{{10}, {3}},
+                                      {{4, 6}, {4, 6}},
+                                      {{5, 7}, {2, 3}},
+                                      {{3, 4, 5}, {1, 4, 2}},
+                                      {{2, 3, 5, 7}, {1, 2, 5, 3}},
+                                      {{2, 16, 6, 6}, {1, 1, 6, 6}},
+                                      {{1, 1, 1}, {1, 1, 1}}};
+  for (const GroupMap& m : maps) {
+    const std::vector<int64_t> ids = m.group_ids();
+    GroupCursor c(m);
+    size_t bad = 0;
+    for (int64_t i = 0; i < numel(m.shape); ++i, c.next())
+      if (ids[static_cast<size_t>(i)] != m.group_of(i) || c.group() != m.group_of(i)) ++bad;
+    CHECK(bad == 0);
+    CHECK(ids.size() == static_cast<size_t>(numel(m.shape)));
+  }
+}

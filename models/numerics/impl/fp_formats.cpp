@@ -22,6 +22,7 @@
 // saturate=false), except that every NaN becomes the canonical quiet NaN 0x7FC00000.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
@@ -104,7 +105,7 @@ class FloatFormat final : public INumberFormat, public std::enable_shared_from_t
     if (m_opt.tensor_scale) {
       check_finite(x, ctx);
       double amax = 0.0;
-      for (float v : x.data) amax = std::fmax(amax, std::fabs(static_cast<double>(v)));
+      for (float v : x.data) amax = std::max(amax, std::fabs(static_cast<double>(v)));  // finite
       s = tensor_scale_for(amax);
     }
     q.tensor_scale = s;

@@ -89,13 +89,17 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
     q.groups = group_map(x.shape, ctx);
 
     const int64_t n = numel(x.shape);
-    const int64_t num_groups = q.groups.num_groups();
-    std::vector<int64_t> group;  // each element's group, when there is more than one
-    if (num_groups > 1) group = q.groups.group_ids();
-    auto group_at = [&](int64_t i) { return num_groups > 1 ? group[i] : int64_t{0}; };
-    std::vector<float> gmax(static_cast<size_t>(num_groups), 0.0f);
-    for (int64_t i = 0; i < n; ++i) {
-      gmax[group_at(i)] = std::max(gmax[group_at(i)], std::fabs(x.data[i]));
+    // One group (granularity=tensor) skips the group walk: a loop the compiler can vectorise.
+    const bool one_group = q.groups.num_groups() == 1;
+    std::vector<float> gmax(static_cast<size_t>(q.groups.num_groups()), 0.0f);
+    if (one_group) {
+      for (int64_t i = 0; i < n; ++i) gmax[0] = std::max(gmax[0], std::fabs(x.data[i]));
+    } else {
+      GroupCursor max_group(q.groups);
+      for (int64_t i = 0; i < n; ++i, max_group.next()) {
+        float& g = gmax[max_group.group()];
+        g = std::max(g, std::fabs(x.data[i]));
+      }
     }
     q.group_scale.resize(gmax.size());
     for (size_t g = 0; g < gmax.size(); ++g) q.group_scale[g] = group_scale(gmax[g]);
@@ -103,11 +107,18 @@ class IntFormat : public INumberFormat, public std::enable_shared_from_this<IntF
     const CounterRng rng(ctx.seed, ctx.tensor_id);
     const double qmax = static_cast<double>(m_qmax);
     q.codes.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      const double v = static_cast<double>(x.data[i]) / q.group_scale[group_at(i)];
+    auto encode = [&](int64_t i, double scale) {
+      const double v = static_cast<double>(x.data[i]) / scale;
       const double r = m_stochastic ? round_stochastic(v, rng.uniform(static_cast<uint64_t>(i)))
                                     : round_half_even(v);
       q.codes[i] = int_code(static_cast<int64_t>(std::clamp(r, -qmax, qmax)), m_info.code_bits);
+    };
+    if (one_group) {
+      const double scale = q.group_scale[0];
+      for (int64_t i = 0; i < n; ++i) encode(i, scale);
+    } else {
+      GroupCursor group(q.groups);
+      for (int64_t i = 0; i < n; ++i, group.next()) encode(i, q.group_scale[group.group()]);
     }
     return q;
   }

@@ -135,10 +135,10 @@ class MlsFormat final : public INumberFormat, public std::enable_shared_from_thi
     q.role = ctx.role;
 
     const int64_t num_groups = q.groups.num_groups();
-    const std::vector<int64_t> gid = q.groups.group_ids();
     std::vector<float> gmax(num_groups, 0.0f);
-    for (int64_t i = 0; i < n; ++i) {
-      float& g = gmax[gid[i]];
+    GroupCursor group(q.groups);
+    for (int64_t i = 0; i < n; ++i, group.next()) {
+      float& g = gmax[group.group()];
       g = std::max(g, std::fabs(x.data[i]));
     }
     const int k_max = (1 << m_group_exp_bits) - 1;
@@ -153,10 +153,11 @@ class MlsFormat final : public INumberFormat, public std::enable_shared_from_thi
 
     const CounterRng rng(ctx.seed, ctx.tensor_id);
     const uint32_t sign_bit = 1u << (m_exp_bits + m_man_bits);
-    for (int64_t i = 0; i < n; ++i) {
+    GroupCursor code_group(q.groups);
+    for (int64_t i = 0; i < n; ++i, code_group.next()) {
       const double a = std::fabs(static_cast<double>(x.data[i]));
       if (a == 0.0) continue;
-      const double t = unit[gid[i]];
+      const double t = unit[code_group.group()];
       uint32_t c = round_magnitude(a, t, rc.stochastic, rng, static_cast<uint64_t>(i));
       if (c != 0 && x.data[i] < 0) c |= sign_bit;
       q.codes[i] = c;
