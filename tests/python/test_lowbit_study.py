@@ -71,6 +71,21 @@ def main():
     check(all(os.path.getmtime(os.path.join(work, r, "summary.json")) == t
               for r, t in stamps.items()), "second run reuses the training runs")
 
+    # --jobs 2 (worker processes) in a fresh --work: the same weights and the same report.
+    out2, work2 = os.path.join(tmp, "j", "r.md"), os.path.join(tmp, "runs2")
+    par = list(argv) + ["--jobs", "2"]
+    par[par.index("--out") + 1], par[par.index("--work") + 1] = out2, work2
+    check(lowbit_study.main(par) == 0, "the study runs with --jobs 2")
+    for r in runs:
+        with open(os.path.join(work, r, "weights.pt"), "rb") as a, \
+                open(os.path.join(work2, r, "weights.pt"), "rb") as b:
+            check(a.read() == b.read(), f"{r}: same weights with --jobs 2")
+    with open(out2) as f:
+        report2 = f.read()
+    strip = lambda t: [ln for ln in t.splitlines() if "lowbit_study.py " not in ln]  # noqa: E731
+    check(strip(report2) == strip(report), "same report with --jobs 2 (but its command line)")
+    check("--jobs" not in report2, "--jobs is not part of the regenerating command")
+
     other = list(argv)
     other[other.index("--test-limit") + 1] = "48"  # fp32_fast_s0 in work was tested on 64
     try:

@@ -21,7 +21,8 @@ Defaults are the full study (ResNet-20, 60,000 training images, 8 epochs, 3 seed
 core-hours). Any other setting (or --reduced) is a reduced-budget run: its title says so and gives
 the budget (network, images, epochs, seeds), and the report names the command of the full study.
 Training runs are kept in --work (default <out>.runs/) and reused when their summary.json exists
-and was trained with the same arguments, so an interrupted study resumes.
+and was trained with the same arguments, so an interrupted study resumes. --jobs N trains N runs
+at a time in worker processes (with --threads 1 on N cores); the report does not depend on it.
 """
 
 import argparse
@@ -84,7 +85,11 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--train-limit", type=int, default=0)
     p.add_argument("--test-limit", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0,
+                   help="threads per training run (0: torch's default)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="training runs at a time (worker processes; give each --threads "
+                        "cores / jobs). Results do not depend on it")
     p.add_argument("--reduced", action="store_true",
                    help="label the report as a reduced run (implied when not the defaults)")
     return p.parse_args(argv)
@@ -108,8 +113,9 @@ def budget_text(budget, seeds=None):
     return text
 
 
-def train_run(args, recipe, seed, gemm, budget):
-    """Trains (or reuses) one run; returns (its directory, its summary.json)."""
+def plan_run(args, recipe, seed, gemm, budget):
+    """One training run: (its directory, the arguments it must have been trained with, the
+    train_lowbit.py argv that trains it)."""
     epochs, train_limit, test_limit = budget
     name = f"{recipe}_{gemm}_s{seed}"
     if budget != budgets(args)[0]:
@@ -118,27 +124,58 @@ def train_run(args, recipe, seed, gemm, budget):
     want = {"model": args.model, "epochs": epochs, "gemm": gemm, "seed": seed,
             "batch": args.batch, "lr": args.lr, "train_limit": train_limit,
             "test_limit": test_limit}
-    if not os.path.exists(os.path.join(d, "summary.json")):
-        argv = ["--recipe", os.path.join(HERE, "recipes", f"{recipe}.yaml"), "--model", args.model,
-                "--epochs", str(epochs), "--gemm", gemm, "--seed", str(seed), "--out", d,
-                "--batch", str(args.batch), "--lr", str(args.lr)]
-        if train_limit:
-            argv += ["--train-limit", str(train_limit)]
-        if test_limit:
-            argv += ["--test-limit", str(test_limit)]
-        if args.threads:
-            argv += ["--threads", str(args.threads)]
-        print(f"lowbit_study: training {recipe} {gemm} seed {seed} ({budget_text(budget)})",
-              flush=True)
-        if train_lowbit.main(argv) != 0:
-            raise SystemExit(f"lowbit_study: train_lowbit.py failed for {recipe} seed {seed}")
+    argv = ["--recipe", os.path.join(HERE, "recipes", f"{recipe}.yaml"), "--model", args.model,
+            "--epochs", str(epochs), "--gemm", gemm, "--seed", str(seed), "--out", d,
+            "--batch", str(args.batch), "--lr", str(args.lr)]
+    if train_limit:
+        argv += ["--train-limit", str(train_limit)]
+    if test_limit:
+        argv += ["--test-limit", str(test_limit)]
+    if args.threads:
+        argv += ["--threads", str(args.threads)]
+    return d, want, argv
+
+
+def load_run(d, want):
+    """The summary.json of a trained run, refused when it was trained with other arguments."""
     with open(os.path.join(d, "summary.json")) as f:
         summary = json.load(f)
     have = {k: summary["args"].get(k) for k in want}
     if have != want:
         raise SystemExit(f"lowbit_study: {d} was trained with {have}, not {want}; "
                          "use another --work or remove it")
-    return d, summary
+    return summary
+
+
+def train_missing(args, plans):
+    """Trains every planned run without a summary.json: in this process (--jobs 1) or up to
+    --jobs train_lowbit.py processes at a time, each logging to <run>.log. Runs are independent
+    and keyed by their seed, so the results do not depend on --jobs."""
+    todo = [p for p in plans if not os.path.exists(os.path.join(p[0], "summary.json"))]
+    for d, want, argv in todo:
+        print(f"lowbit_study: training {os.path.basename(d)} ({want['train_limit'] or 60000:,} "
+              f"images, {want['epochs']} epoch(s))" + (", in a worker" if args.jobs > 1 else ""),
+              flush=True)
+        if args.jobs == 1 and train_lowbit.main(argv) != 0:
+            raise SystemExit(f"lowbit_study: train_lowbit.py failed for {d}")
+    if args.jobs == 1 or not todo:
+        return
+
+    def one(plan):
+        d, _, argv = plan
+        log = d + ".log"
+        with open(log, "w") as f:
+            code = subprocess.run([sys.executable, os.path.join(HERE, "train_lowbit.py")] + argv,
+                                  stdout=f, stderr=subprocess.STDOUT).returncode
+        if code != 0:
+            raise SystemExit(f"lowbit_study: train_lowbit.py failed for {d} (exit {code}; "
+                             f"see {log})")
+        print(f"lowbit_study: done {os.path.basename(d)}", flush=True)
+
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for _ in pool.map(one, todo):
+            pass
 
 
 def cost(args, recipe, trace):
@@ -255,6 +292,8 @@ def findings(rows, base, exact_budget_same, n_test):
 
 def main(argv):
     args = parse_args(argv)
+    if args.jobs < 1:
+        raise SystemExit("lowbit_study: --jobs must be at least 1")
     if not args.out.endswith(".md"):
         raise SystemExit("lowbit_study: --out must be a .md file")
     args.work = args.work or args.out[:-3] + ".runs"
@@ -270,21 +309,33 @@ def main(argv):
                                    "exact_epochs", "exact_train_limit", "exact_test_limit",
                                    "batch", "lr", "train_limit", "test_limit"))
     budget, exact_budget = budgets(args)
-    # All fast runs first (the study's main result), then the exact runs with their fast pairs.
-    fast = {(recipe, seed): train_run(args, recipe, seed, "fast", budget)
+    # Every run of the study, planned: the fast runs (the main result), then the exact runs with
+    # their fast pairs (the exact ones first when they run in parallel: they take longest).
+    fast = {(recipe, seed): plan_run(args, recipe, seed, "fast", budget)
             for recipe in recipes for seed in seeds}
+    exact_runs = {(recipe, seed, gemm): plan_run(args, recipe, seed, gemm, exact_budget)
+                  for recipe in recipes if recipe in exact for seed in exact_seeds
+                  for gemm in ("exact", "fast")}
+    plans = list(fast.values()) + list(exact_runs.values())
+    if args.jobs > 1:
+        plans = [p for k, p in exact_runs.items() if k[2] == "exact"] + plans
+    unique = []
+    for p in plans:
+        if p[0] not in [u[0] for u in unique]:
+            unique.append(p)
+    train_missing(args, unique)
     rows = []
     for recipe in recipes:
-        accs = [fast[recipe, seed][1]["final_test_accuracy"] for seed in seeds]
+        accs = [load_run(*fast[recipe, seed][:2])["final_test_accuracy"] for seed in seeds]
         c = cost(args, recipe, os.path.join(fast[recipe, seeds[0]][0], "trace.yaml"))
         m, sd = mean_std(accs)
         rows.append({"recipe": recipe, "label": ARCHS[recipe][0], "acc_mean": m, "acc_std": sd,
                      "accs": accs, **c})
     for row in rows:
         if row["recipe"] in exact:
-            ex = [train_run(args, row["recipe"], seed, "exact", exact_budget)[1]
+            ex = [load_run(*exact_runs[row["recipe"], seed, "exact"][:2])
                   ["final_test_accuracy"] for seed in exact_seeds]
-            pair = [train_run(args, row["recipe"], seed, "fast", exact_budget)[1]
+            pair = [load_run(*exact_runs[row["recipe"], seed, "fast"][:2])
                     ["final_test_accuracy"] for seed in exact_seeds]
             row["exact_accs"], row["fast_pair_accs"] = ex, pair
             row["exact_mean"] = statistics.mean(ex)
@@ -301,10 +352,10 @@ def main(argv):
                  f"seed{'s' * (len(seeds) != 1)})")
     fig = os.path.splitext(args.out)[0] + ".svg"
     have_fig = figure(fig, rows, title.replace('"', "'"))
-    shown = []  # the command line without --work (where runs are cached does not matter)
+    shown = []  # the command line without --work and --jobs (they do not change the results)
     skip = False
     for a in argv:
-        if skip or a == "--work":
+        if skip or a in ("--work", "--jobs"):
             skip = not skip
             continue
         shown.append(a if not a.startswith("/") else os.path.relpath(a, SOURCE))
