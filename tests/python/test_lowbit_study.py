@@ -93,6 +93,21 @@ def main():
         check(False, "differing arguments stop the study")
     except SystemExit as e:
         check("was trained with" in str(e.code), f"message: {e.code}")
+    # Labels: the defaults are the standard study; more epochs, images or seeds are not
+    # "reduced"; fewer are.
+    def smaller(*extra):
+        a = lowbit_study.parse_args(["--lbsim", "x", "--out", "x.md"] + list(extra))
+        d = lowbit_study.parse_args(["--lbsim", "x", "--out", "x.md"])
+        b, eb = lowbit_study.budgets(a)
+        return lowbit_study.smaller_than_standard(
+            a, d, a.seeds.split(","), a.recipes.split(","), a.exact.split(","),
+            a.exact_seeds.split(","), b, eb)
+    check(not smaller(), "defaults are not smaller than the standard study")
+    check(not smaller("--epochs", "8", "--train-limit", "0", "--seeds", "0,1,2,3"),
+          "a longer study is not reduced")
+    check(smaller("--train-limit", "2048"), "fewer images: reduced")
+    check(smaller("--seeds", "0,1"), "fewer seeds: reduced")
+    check(smaller("--exact-test-limit", "500"), "smaller exact budget: reduced")
     print("PASS")
 
 

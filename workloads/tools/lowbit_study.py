@@ -17,9 +17,12 @@ iteration at --batch. The report has accuracy as mean +- sample std over seeds a
 to FP32, the paper claims checked as measured, findings computed from those numbers, and an
 accuracy-vs-energy figure (gnuplot SVG next to the report) with the Pareto front.
 
-Defaults are the full study (ResNet-20, 60,000 training images, 8 epochs, 3 seeds; many
-core-hours). Any other setting (or --reduced) is a reduced-budget run: its title says so and gives
-the budget (network, images, epochs, seeds), and the report names the command of the full study.
+Defaults are the standard study: ResNet-20, the first 20,480 training images, 1 epoch, batch 64,
+all 10,000 test images, 3 seeds; exact runs (INT8, MLS <1,2>, seed 0) on 2,048 training and 2,000
+test images. It takes about an hour on two cores with --jobs 2 --threads 1. Longer training (the
+papers' regime) is e.g. --epochs 8 --train-limit 0. Any other setting (or --reduced) is a
+reduced-budget run: its title says so and gives the budget (network, images, epochs, seeds), and
+the report names the command of the standard study.
 Training runs are kept in --work (default <out>.runs/) and reused when their summary.json exists
 and was trained with the same arguments, so an interrupted study resumes. --jobs N trains N runs
 at a time in worker processes (with --threads 1 on N cores); the report does not depend on it.
@@ -67,7 +70,7 @@ def parse_args(argv):
     p.add_argument("--out", required=True, help="report (.md); the figure is written beside it")
     p.add_argument("--work", help="training runs directory (default: <out without .md>.runs)")
     p.add_argument("--model", default="resnet20", choices=sorted(train_lowbit.lowbit_nets.MODELS))
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--recipes", default=",".join(ARCHS))
     p.add_argument("--exact", default="int8,mls_m1e2",
@@ -75,16 +78,15 @@ def parse_args(argv):
     p.add_argument("--exact-seeds", default="0", help="seeds of the exact runs")
     p.add_argument("--exact-epochs", type=int, default=None,
                    help="epochs of the exact runs and their fast pairs (default: --epochs)")
-    p.add_argument("--exact-train-limit", type=int, default=None,
-                   help="training images of the exact runs and their fast pairs "
-                        "(default: --train-limit)")
-    p.add_argument("--exact-test-limit", type=int, default=None,
-                   help="test images of the exact runs and their fast pairs "
-                        "(default: --test-limit)")
-    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--exact-train-limit", type=int, default=2048,
+                   help="training images of the exact runs and their fast pairs (0: all)")
+    p.add_argument("--exact-test-limit", type=int, default=2000,
+                   help="test images of the exact runs and their fast pairs (0: all)")
+    p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--train-limit", type=int, default=0)
-    p.add_argument("--test-limit", type=int, default=0)
+    p.add_argument("--train-limit", type=int, default=20480,
+                   help="the first N training images (0: all 60,000)")
+    p.add_argument("--test-limit", type=int, default=0, help="the first N test images (0: all)")
     p.add_argument("--threads", type=int, default=0,
                    help="threads per training run (0: torch's default)")
     p.add_argument("--jobs", type=int, default=1,
@@ -93,6 +95,23 @@ def parse_args(argv):
     p.add_argument("--reduced", action="store_true",
                    help="label the report as a reduced run (implied when not the defaults)")
     return p.parse_args(argv)
+
+
+def smaller_than_standard(args, defaults, seeds, recipes, exact, exact_seeds, budget,
+                          exact_budget):
+    """Whether a study that is not the standard one covers less than it does in any respect (then
+    it is labelled reduced; a longer or wider study is not)."""
+    std_budget, std_exact = budgets(defaults)
+
+    def less(b, std):  # (epochs, train images, test images); 0 images means all
+        return (b[0] < std[0] or (b[1] or 60000) < (std[1] or 60000)
+                or (b[2] or 10000) < (std[2] or 10000))
+    return (args.model != defaults.model or args.batch != defaults.batch
+            or args.lr != defaults.lr or len(seeds) < len(defaults.seeds.split(","))
+            or not set(defaults.recipes.split(",")) <= set(recipes)
+            or not set(defaults.exact.split(",")) <= set(exact)
+            or len(exact_seeds) < len(defaults.exact_seeds.split(","))
+            or less(budget, std_budget) or less(exact_budget, std_exact))
 
 
 def budgets(args):
@@ -304,11 +323,13 @@ def main(argv):
     exact = [] if args.exact == "none" else args.exact.split(",")
     exact_seeds = [int(s) for s in args.exact_seeds.split(",")]
     defaults = parse_args(["--lbsim", "x", "--out", "x.md"])
-    reduced = args.reduced or any(getattr(args, k) != getattr(defaults, k) for k in
-                                  ("model", "epochs", "seeds", "recipes", "exact", "exact_seeds",
-                                   "exact_epochs", "exact_train_limit", "exact_test_limit",
-                                   "batch", "lr", "train_limit", "test_limit"))
     budget, exact_budget = budgets(args)
+    standard = not args.reduced and all(
+        getattr(args, k) == getattr(defaults, k) for k in
+        ("model", "epochs", "seeds", "recipes", "exact", "exact_seeds", "exact_epochs",
+         "exact_train_limit", "exact_test_limit", "batch", "lr", "train_limit", "test_limit"))
+    reduced = not standard and (args.reduced or smaller_than_standard(
+        args, defaults, seeds, recipes, exact, exact_seeds, budget, exact_budget))
     # Every run of the study, planned: the fast runs (the main result), then the exact runs with
     # their fast pairs (the exact ones first when they run in parallel: they take longest).
     fast = {(recipe, seed): plan_run(args, recipe, seed, "fast", budget)
@@ -364,15 +385,26 @@ def main(argv):
     lines = [f"# {title}", "",
              "Generated by `workloads/tools/lowbit_study.py`; regenerate with", "", "```",
              cmd, "```", ""]
+    budgets_line = (f"Budget of the fast runs: {budget_text(budget, seeds)}"
+                    + (f"; of the exact runs and their fast pairs: "
+                       f"{budget_text(exact_budget, exact_seeds)}" if exact else "") + ".")
     if reduced:
-        full = prog + " ".join(f"{k} {shown[shown.index(k) + 1]}" for k in ("--lbsim", "--out"))
-        lines += [f"This is a reduced-budget run, not the full study. Budget of the fast runs: "
-                  f"{budget_text(budget, seeds)}"
-                  + (f"; of the exact runs and their fast pairs: "
-                     f"{budget_text(exact_budget, exact_seeds)}" if exact else "")
-                  + ". The full study (ResNet-20, 60,000 training images, 8 epochs, all 10,000 "
-                  "test images, 3 seeds, exact runs at the same budget) is", "", "```", full,
+        standard = prog + " ".join(f"{k} {shown[shown.index(k) + 1]}"
+                                   for k in ("--lbsim", "--out"))
+        lines += [f"This is a reduced-budget run, not the standard study. {budgets_line} The "
+                  "standard study (ResNet-20, 20,480 training images, 1 epoch, all 10,000 test "
+                  "images, 3 seeds, exact runs on 2,048 / 2,000 images) is", "", "```", standard,
                   "```", ""]
+    elif not standard:
+        lines += [f"A longer or wider study than the standard one (the script's defaults). "
+                  f"{budgets_line}", ""]
+    else:
+        lines += [f"The standard budget of this study (the script's defaults). {budgets_line} "
+                  "It fits about an hour on two cores (`--jobs 2 --threads 1`); the papers "
+                  "train for many epochs on the whole training set, which is this command with "
+                  "e.g. `--epochs 8 --train-limit 0` (about 23 times the training work; "
+                  "`--exact-train-limit 0 --exact-test-limit 0` trains the exact runs at that "
+                  "budget too).", ""]
     lines += [f"Training: `workloads/tools/train_lowbit.py`, batch {args.batch}, SGD momentum 0.9, "
               f"lr {args.lr} cosine, weight decay 5e-4, every conv/linear layer quantized per the "
               "recipe (`workloads/tools/recipes/`), GEMMs `fast` (quantize, dequantize, fp32 "
@@ -417,9 +449,9 @@ def main(argv):
                              f"{(r['exact_mean'] - r['fast_pair']) * 100:+.2f} |")
     if base is not None:
         lines += ["", "## Paper claims at this budget (as measured)", ""]
-        if reduced:
-            lines += ["The claims are for full training; at a reduced budget a miss (or a hold) "
-                      "says how the recipe does at this budget only.", ""]
+        lines += ["The claims are for full training (many epochs on the whole training set); at "
+                  "this budget a miss (or a hold) says how the recipe does at this budget only.",
+                  ""]
         lines += ["| recipe | claim: within | measured drop vs FP32 (points) | holds here |",
                   "|---|---:|---:|---|"]
         for r in rows:
