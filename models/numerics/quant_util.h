@@ -26,23 +26,27 @@ inline int64_t sign_extend(uint32_t code, int bits) {
 // branch-free where the branch would be data-dependent (a mispredicted branch per element cost
 // more than the rest of int8 quantization). They equal the plain definitions for every double.
 
-// floor(v) = std::floor(v): |v| < 2^52 truncates through int64 (and steps down below a negative
-// non-integer); larger magnitudes are integers already; zeros (keeping -0), NaN and infinities go
-// to std::floor.
+// Whether v is an integer too large for floor_int64's path (|v| >= 2^52), a zero of either sign,
+// NaN or an infinity: the values the helpers below return as std::floor does.
+inline bool floor_is_identity(double v) { return !(std::fabs(v) < 4503599627370496.0) || v == 0.0; }
+// floor(v) for |v| < 2^52 as an integer: truncation toward zero, one step down below a negative
+// non-integer, in integer arithmetic (no branch).
+inline int64_t floor_int64(double v) {
+  const int64_t i = static_cast<int64_t>(v);
+  return i - static_cast<int64_t>(static_cast<double>(i) > v);
+}
+
+// floor(v) = std::floor(v) for every double.
 inline double floor_exact(double v) {
-  if (!(std::fabs(v) < 4503599627370496.0) || v == 0.0) return std::floor(v);
-  int64_t i = static_cast<int64_t>(v);                    // truncation toward zero
-  i -= static_cast<int64_t>(static_cast<double>(i) > v);  // integer arithmetic: no branch
-  return static_cast<double>(i);
+  return floor_is_identity(v) ? std::floor(v) : static_cast<double>(floor_int64(v));
 }
 
 // Round to nearest, ties to even, independent of the floating-point environment
 // (v - floor(v) is exact for every double, so the tie test is exact). Integers (|v| >= 2^52,
 // zeros of either sign), NaN and infinities come back as they are.
 inline double round_half_even(double v) {
-  if (!(std::fabs(v) < 4503599627370496.0) || v == 0.0) return v;
-  int64_t i = static_cast<int64_t>(v);
-  i -= static_cast<int64_t>(static_cast<double>(i) > v);  // floor(v)
+  if (floor_is_identity(v)) return v;
+  const int64_t i = floor_int64(v);
   const double f = static_cast<double>(i);
   const double d = v - f;
   if (d == 0.5) return std::fmod(f, 2.0) == 0.0 ? f : f + 1.0;  // a tie (rare): to even
@@ -51,9 +55,8 @@ inline double round_half_even(double v) {
 // Unbiased stochastic rounding: floor(v) + 1 iff u < frac(v), u in [0, 1). Integers stay put,
 // which keeps quantization idempotent on grid values.
 inline double round_stochastic(double v, double u) {
-  if (!(std::fabs(v) < 4503599627370496.0) || v == 0.0) return v;
-  int64_t i = static_cast<int64_t>(v);
-  i -= static_cast<int64_t>(static_cast<double>(i) > v);  // floor(v)
+  if (floor_is_identity(v)) return v;
+  const int64_t i = floor_int64(v);
   return static_cast<double>(i + static_cast<int64_t>(u < v - static_cast<double>(i)));
 }
 

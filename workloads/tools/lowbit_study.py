@@ -93,7 +93,8 @@ def parse_args(argv):
                    help="training runs at a time (worker processes; give each --threads "
                         "cores / jobs). Results do not depend on it")
     p.add_argument("--reduced", action="store_true",
-                   help="label the report as a reduced run (implied when not the defaults)")
+                   help="label the report as a reduced run (implied when the study covers less than "
+                        "the defaults)")
     return p.parse_args(argv)
 
 
@@ -171,14 +172,17 @@ def train_missing(args, plans):
     --jobs train_lowbit.py processes at a time, each logging to <run>.log. Runs are independent
     and keyed by their seed, so the results do not depend on --jobs."""
     todo = [p for p in plans if not os.path.exists(os.path.join(p[0], "summary.json"))]
-    for d, want, argv in todo:
-        print(f"lowbit_study: training {os.path.basename(d)} ({want['train_limit'] or 60000:,} "
-              f"images, {want['epochs']} epoch(s))" + (", in a worker" if args.jobs > 1 else ""),
-              flush=True)
-        if args.jobs == 1 and train_lowbit.main(argv) != 0:
-            raise SystemExit(f"lowbit_study: train_lowbit.py failed for {d}")
-    if args.jobs == 1 or not todo:
+    if args.jobs == 1:
+        for d, want, argv in todo:
+            print(f"lowbit_study: training {os.path.basename(d)} "
+                  f"({want['train_limit'] or 60000:,} images, {want['epochs']} epoch(s))",
+                  flush=True)
+            if train_lowbit.main(argv) != 0:
+                raise SystemExit(f"lowbit_study: train_lowbit.py failed for {d}")
         return
+    if todo:
+        print(f"lowbit_study: training {len(todo)} runs, {args.jobs} at a time (logs: "
+              f"{args.work}/<run>.log)", flush=True)
 
     def one(plan):
         d, _, argv = plan
@@ -355,11 +359,10 @@ def main(argv):
     plans = list(fast.values()) + list(exact_runs.values())
     if args.jobs > 1:
         plans = [p for k, p in exact_runs.items() if k[2] == "exact"] + plans
-    unique = []
+    once = {}  # a run planned twice (an exact run's fast pair may be a main run) trains once
     for p in plans:
-        if p[0] not in [u[0] for u in unique]:
-            unique.append(p)
-    train_missing(args, unique)
+        once.setdefault(p[0], p)
+    train_missing(args, list(once.values()))
     rows = []
     for recipe in recipes:
         accs = [load_run(*fast[recipe, seed][:2])["final_test_accuracy"] for seed in seeds]
@@ -404,11 +407,11 @@ def main(argv):
                     + (f"; of the exact runs and their fast pairs: "
                        f"{budget_text(exact_budget, exact_seeds)}" if exact else "") + ".")
     if reduced:
-        standard = prog + " ".join(f"{k} {shown[shown.index(k) + 1]}"
-                                   for k in ("--lbsim", "--out"))
+        standard_cmd = prog + " ".join(f"{k} {shown[shown.index(k) + 1]}"
+                                       for k in ("--lbsim", "--out"))
         lines += [f"This is a reduced-budget run, not the standard study. {budgets_line} The "
                   "standard study (ResNet-20, 20,480 training images, 1 epoch, all 10,000 test "
-                  "images, 3 seeds, exact runs on 2,048 / 2,000 images) is", "", "```", standard,
+                  "images, 3 seeds, exact runs on 2,048 / 2,000 images) is", "", "```", standard_cmd,
                   "```", ""]
     elif not standard:
         lines += [f"A longer or wider study than the standard one (the script's defaults). "
