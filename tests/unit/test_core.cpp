@@ -42,6 +42,10 @@ TEST_CASE("Params validates ranges, choices and unknown keys in one pass", "[cor
 TEST_CASE("did_you_mean picks the closest candidate", "[core]") {
   CHECK(did_you_mean("mls_m1e", {"mls", "luq_fp4", "mls_m1e2"}) == "mls_m1e2");
   CHECK(did_you_mean("zzzzzz", {"fp32", "int8"}).empty());
+  // Lengths far apart cannot be close; equal distances keep the first candidate.
+  CHECK(did_you_mean("columns_", {"cols", "columns", "column"}) == "columns");
+  CHECK(did_you_mean(std::string(5000, 'r'), {"rows", "cols"}).empty());
+  CHECK(did_you_mean("rowz", {"rows", "cols", "row"}) == "rows");
 }
 
 TEST_CASE("CounterRng is a pure function of (seed, tensor, index, stream)", "[core][rng]") {
