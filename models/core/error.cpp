@@ -34,7 +34,14 @@ std::string Diagnostics::text() const {
     return a.loc.col < b.loc.col;
   });
   std::string out;
-  for (size_t i = 0; i < sorted.size(); ++i) out += (i ? "\n" : "") + sorted[i].text;
+  const size_t shown = std::min(sorted.size(), kMaxShown);
+  for (size_t i = 0; i < shown; ++i) {
+    if (i) out += '\n';
+    out += sorted[i].text;
+  }
+  if (shown < sorted.size())
+    out += fmt::format("\nerror: {} more error{} not shown", sorted.size() - shown,
+                       sorted.size() - shown == 1 ? "" : "s");
   return out;
 }
 

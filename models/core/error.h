@@ -3,6 +3,7 @@
 // written no output file. Internal invariants use assert/std::logic_error instead.
 #pragma once
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ class UserError : public std::runtime_error {
 // by position (file, line, column; entries without a position keep their order at the end).
 class Diagnostics {
  public:
+  // text() shows at most this many messages (the first by position), then one line counting
+  // the rest: a small file can be wrong in thousands of places, and the first ones are what to
+  // fix first.
+  static constexpr size_t kMaxShown = 50;
   void error(const SourceLoc& loc, const std::string& key, const std::string& msg);
   // An already formatted message (e.g. a nested UserError's text) sorted as if at loc.
   void add_formatted(const SourceLoc& loc, const std::string& text);
@@ -40,6 +45,20 @@ class Diagnostics {
     std::string text;
   };
   std::vector<Entry> m_entries;
+};
+
+// The first place each name of a list was used, for "duplicate name (first at ...)" errors: one
+// error per repeated use, whatever the number of copies before it.
+class FirstUse {
+ public:
+  // nullptr when `name` is new (and remembered at `loc`); otherwise where it was first used.
+  const SourceLoc* claim(const std::string& name, const SourceLoc& loc) {
+    auto [it, fresh] = m_first.emplace(name, loc);
+    return fresh ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::string, SourceLoc> m_first;
 };
 
 // Closest candidate by edit distance, or "" when nothing is close enough to suggest.

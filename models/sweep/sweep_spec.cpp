@@ -102,6 +102,7 @@ class SweepParser {
         root.list("workloads", "sweep workload", "workloads every point runs", true);
     if (workloads.empty() && root.has("workloads"))
       root.error("workloads", "needs at least one workload");
+    FirstUse labels;
     for (Params& w : workloads) {
       SweepWorkload sw;
       const std::string spec = w.get_string(
@@ -113,9 +114,9 @@ class SweepParser {
       sw.batch = w.get_int("batch", 0, 0, 2147483647, "batch size (0 = the workload's own)");
       sw.label = w.get_string("label", spec, "text", "name in results and figures");
       sw.loc = w.where();
-      for (const auto& o : s.workloads)
-        if (o.label == sw.label)
-          w.error("label", fmt::format("duplicate workload label '{}'", sw.label));
+      if (const SourceLoc* first = labels.claim(sw.label, w.loc_of("label")))
+        w.error("label", fmt::format("duplicate workload label '{}' (first used at {})", sw.label,
+                                     first->str()));
       s.workloads.push_back(sw);
       w.close();
     }

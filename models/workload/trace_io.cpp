@@ -620,22 +620,17 @@ LoadedTrace parse_trace_file(const ConfigFile& cf) {
   if (has_layers && layer_params.empty()) root.error("layers", "has no layers");
 
   const std::vector<std::string> types = type_names();
-  std::map<std::string, SourceLoc> names;
+  FirstUse names;
   for (size_t i = 0; i < layer_params.size(); ++i) {
     Params& lp = layer_params[i];
     const std::string layer_path = fmt::format("layers[{}]", i);
     const size_t errors_before = diag->count();
     LayerSpec l;
     l.name = read_name(lp, "name", true, "", "layer name (unique)");
-    if (!l.name.empty()) {
-      auto it = names.find(l.name);
-      if (it != names.end()) {
-        lp.error("name", fmt::format("duplicate layer name '{}' (first used at {})", l.name,
-                                     it->second.str()));
-      } else {
-        names[l.name] = lp.loc_of("name");
-      }
-    }
+    if (!l.name.empty())
+      if (const SourceLoc* first = names.claim(l.name, lp.loc_of("name")))
+        lp.error("name",
+                 fmt::format("duplicate layer name '{}' (first used at {})", l.name, first->str()));
     std::string type = read_string(lp, "type", true, "", "layer type (" + join(types) + ")");
     auto t = std::find(types.begin(), types.end(), type);
     if (t == types.end()) {

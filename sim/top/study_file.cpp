@@ -81,14 +81,17 @@ Study parse_study_file(const ConfigFile& file) {
                               "the command printed as the report's generator");
   s.notes = root.get_string("notes", "", "Markdown", "printed under the introduction");
   s.batch = root.get_int("batch", 32, 1, 2147483647, "default batch of the models");
+  FirstUse config_names;
   for (Params& c : root.list("configs", "study config", "the configurations compared", true)) {
     StudyConfig sc;
     sc.name = required_string(c, "name", "config name (columns, reference, baseline)");
     sc.label = c.get_string("label", sc.name, "text", "config label in the tables");
     sc.arch = required_string(c, "arch", "architecture YAML, relative to the study file");
     sc.params = string_list(c, "params", "architecture overrides (key.path=value)");
-    for (const auto& o : s.configs)
-      if (o.name == sc.name) c.error("name", "duplicate config name '" + sc.name + "'");
+    if (!sc.name.empty())
+      if (const SourceLoc* first = config_names.claim(sc.name, c.loc_of("name")))
+        c.error("name", fmt::format("duplicate config name '{}' (first used at {})", sc.name,
+                                    first->str()));
     s.configs.push_back(sc);
     c.close();
   }

@@ -12,6 +12,7 @@
 #  * outputs that alias inputs or each other (quantize --in/--out/--codes on one file, gemm
 #    --out on an operand, a run's --arch inside its --out) are refused before anything runs;
 #  * text that is not UTF-8: refused in layer names (CSV, layers.csv), replaced in file names;
+#  * error floods: a repeated name is one error per repeat, and at most 50 messages are shown;
 #  * determinism: lbsim compare gives byte-identical reports with --jobs 1 and 2, and a run
 #    repeats byte for byte.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -134,6 +135,18 @@ $PY -c "
 import sys; p = sys.argv[1] + '/layers.csv'; b = open(p, 'rb').read()
 open(p, 'wb').write(b.replace(b'\nC1,', b'\nC\x9d1,', 1))" o9bad
 expect_user_error 'layers.csv:2: error: layer is not valid UTF-8' o9re report o9bad --out o9re
+
+# --- error floods (found by the study fuzz target) ---------------------------------------------
+# 400 configs of one name: one duplicate error per repeat naming the first (not one per earlier
+# copy: 79,800 lines, 74 MB of stderr from a 1.7 kB file before), and at most 50 messages shown.
+{
+  echo "configs:"
+  for i in $(seq 400); do echo "  - {name: a, arch: x.yaml}"; done
+} >flood.yaml
+expect_user_error "flood.yaml:3:12: error: configs\[1\].name: duplicate config name 'a' (first used at flood.yaml:2:12)" \
+  flood.md compare flood.yaml --out flood.md
+grep -q "^error: 357 more errors not shown$" stderr.txt || fail "error flood: $(tail -n 2 stderr.txt)"
+[ "$(wc -l <stderr.txt)" -le 52 ] || fail "error flood: $(wc -l <stderr.txt) lines of errors"
 
 # --- determinism -----------------------------------------------------------------------------
 cat >study.yaml <<EOF

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -36,6 +37,34 @@ TEST_CASE("Params validates ranges, choices and unknown keys in one pass", "[cor
     CHECK(msg.find("a.yaml:4:5: error: pe_array.weight_format.roundng: unknown key") !=
           std::string::npos);
     CHECK(msg.find("did you mean 'rounding'?") != std::string::npos);
+  }
+}
+
+TEST_CASE("Diagnostics shows the first 50 messages by position and counts the rest", "[core]") {
+  Diagnostics d;
+  for (int line = 60; line >= 1; --line) d.error({"f.yaml", line, 1}, "k", "bad");
+  d.error({}, "", "unpositioned");
+  const std::string text = d.text();
+  CHECK_THAT(text, Catch::StartsWith("f.yaml:1:1: error: k: bad\nf.yaml:2:1: error: k: bad\n"));
+  CHECK_THAT(text, Catch::EndsWith("f.yaml:50:1: error: k: bad\nerror: 11 more errors not shown"));
+  CHECK(std::count(text.begin(), text.end(), '\n') == 50);
+  Diagnostics two;
+  two.error({"f.yaml", 2, 1}, "", "b");
+  two.error({"f.yaml", 1, 1}, "", "a");
+  CHECK(two.text() == "f.yaml:1:1: error: a\nf.yaml:2:1: error: b");
+  Diagnostics one_more;
+  for (int i = 0; i < 51; ++i) one_more.error({}, "", "x");
+  CHECK_THAT(one_more.text(), Catch::EndsWith("\nerror: 1 more error not shown"));
+}
+
+TEST_CASE("FirstUse: one answer per repeat, always the first place", "[core]") {
+  FirstUse names;
+  CHECK(names.claim("a", {"f", 1, 2}) == nullptr);
+  CHECK(names.claim("b", {"f", 2, 2}) == nullptr);
+  for (int line = 3; line < 6; ++line) {
+    const SourceLoc* first = names.claim("a", {"f", line, 2});
+    REQUIRE(first != nullptr);
+    CHECK(first->str() == "f:1:2");
   }
 }
 

@@ -126,6 +126,22 @@ TEST_CASE("sweep: duplicate keys, complex keys and a lowered point cap (fuzz reg
                     "allowed");
 }
 
+TEST_CASE("sweep: a repeated label is one error per repeat, naming the first (fuzz regression)") {
+  std::string many = "schema_version: 1\nworkloads: [";
+  for (int i = 0; i < 300; ++i) many += "{workload: resnet20}, ";
+  many += "]\n";
+  std::string what;
+  try {
+    parse_sweep(many, "w.yaml");
+  } catch (const UserError& e) {
+    what = e.what();
+  }
+  CHECK_THAT(what, Catch::StartsWith("w.yaml:2:35: error: workloads[1].label: duplicate workload "
+                                     "label 'resnet20' (first used at w.yaml:2:13)\n"));
+  // 299 repeats (not 300 * 299 / 2 = 44,850 pairs), of which Diagnostics shows the first 50.
+  CHECK_THAT(what, Catch::EndsWith("\nerror: 249 more errors not shown"));
+}
+
 TEST_CASE("sweep: fnv1a_hex is the 64-bit FNV-1a") {
   CHECK(fnv1a_hex("") == "cbf29ce484222325");
   CHECK(fnv1a_hex("a") == "af63dc4c8601ec8c");
