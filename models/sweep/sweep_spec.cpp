@@ -114,9 +114,10 @@ class SweepParser {
       sw.batch = w.get_int("batch", 0, 0, 2147483647, "batch size (0 = the workload's own)");
       sw.label = w.get_string("label", spec, "text", "name in results and figures");
       sw.loc = w.where();
-      if (const SourceLoc* first = labels.claim(sw.label, w.loc_of("label")))
-        w.error("label", fmt::format("duplicate workload label '{}' (first used at {})", sw.label,
-                                     first->str()));
+      if (!sw.label.empty())  // empty: no workload, already an error
+        if (const SourceLoc* first = labels.claim(sw.label, w.loc_of("label")))
+          w.error("label", fmt::format("duplicate workload label '{}' (first used at {})", sw.label,
+                                       first->str()));
       s.workloads.push_back(sw);
       w.close();
     }
