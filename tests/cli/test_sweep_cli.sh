@@ -78,7 +78,7 @@ for attempt in 1 2 3 4 5; do
   [ "$n" -lt 20 ] && break
   echo "attempt $attempt: the sweep finished before the kill; again" >&2
 done
-[ "$n" -ge 5 ] && [ "$n" -lt 20 ] || fail "the kill came at $n of 20 points (5 attempts)"
+[ "$n" -ge 5 ] && [ "$n" -lt 20 ] || fail "the kill came at $n of 20 points (attempt $attempt of 5)"
 [ ! -e killed/results.csv ] || fail "results.csv exists after a kill"
 "$LBSIM" sweep s.yaml --out killed --resume --quiet >resumed.txt || fail "resume failed"
 grep -q "20 in this run: $((20 - n)) simulated, $n resumed" resumed.txt ||
